@@ -1,0 +1,53 @@
+# ticketdesk: `make run` serves the API, `make test` runs every check. Both set themselves up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/ticketdesk_test
+PYTEST_ARGS ?=
+
+.PHONY: install run migrate test lint test-sqlite test-postgresql bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		(echo "ticketdesk needs Python 3.11 or newer (set PYTHON=...)"; exit 1)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/ticketdesk serve
+
+migrate: install
+	$(BIN)/ticketdesk migrate
+
+test: install lint test-sqlite test-postgresql
+
+lint: install
+	$(BIN)/ruff check src tests migrations bench
+	$(BIN)/ruff format --check src tests migrations bench
+	$(BIN)/mypy src
+
+test-sqlite: install
+	@echo "== test suite on SQLite =="
+	TICKETDESK_TEST_DB=sqlite $(BIN)/pytest -q $(PYTEST_ARGS)
+
+# Without a reachable PostgreSQL the half is skipped with a clear message, except under CI.
+test-postgresql: install
+	@if $(BIN)/python -m tests.postgres_probe "$(TEST_POSTGRES_URL)"; then \
+		echo "== test suite on PostgreSQL =="; \
+		TICKETDESK_TEST_DB=postgresql TICKETDESK_TEST_POSTGRES_URL="$(TEST_POSTGRES_URL)" \
+			$(BIN)/pytest -q $(PYTEST_ARGS); \
+	elif [ -n "$$CI" ]; then \
+		echo "PostgreSQL is not reachable at $(TEST_POSTGRES_URL): failing, as CI must test both databases."; \
+		exit 1; \
+	else \
+		echo "*** PostgreSQL is not reachable at $(TEST_POSTGRES_URL): the PostgreSQL half of the suite was SKIPPED. ***"; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

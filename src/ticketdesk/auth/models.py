@@ -1,0 +1,48 @@
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, Enum, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ticketdesk.db import Base, UTCDateTime
+
+
+class Role(StrEnum):
+    INDIVIDUAL = "individual"
+    ENTERPRISE = "enterprise"
+    SUB_USER = "sub_user"
+    AGENT = "agent"
+    SUPER_ADMIN = "super_admin"
+
+    @property
+    def is_staff(self) -> bool:
+        return self in (Role.AGENT, Role.SUPER_ADMIN)
+
+
+CUSTOMER_ROLES = frozenset({Role.INDIVIDUAL, Role.ENTERPRISE, Role.SUB_USER})
+STAFF_ROLES = frozenset({Role.AGENT, Role.SUPER_ADMIN})
+
+
+def enum_column(enum: type[StrEnum]) -> Enum:
+    """Enum stored as its lower-case value in a VARCHAR, the same on every backend."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Stored lower-cased, so the unique constraint is case-insensitive on every backend.
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(enum_column(Role), index=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

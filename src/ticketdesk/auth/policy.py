@@ -1,0 +1,61 @@
+"""Who may see or do what. Visibility is a WHERE clause; actions are small predicates."""
+
+from sqlalchemy import Select, select
+
+from ticketdesk.auth.models import STAFF_ROLES, Role, User
+from ticketdesk.errors import Forbidden
+from ticketdesk.tickets.models import Status, Ticket
+from ticketdesk.tickets.workflow import CUSTOMER_TRANSITIONS
+
+CUSTOMER_EDITABLE = frozenset({"subject", "description", "tags"})
+
+
+def is_staff(user: User) -> bool:
+    return user.role in STAFF_ROLES
+
+
+def visible_tickets(actor: User) -> Select[tuple[Ticket]]:
+    """Customers see their own tickets, except the staff-only ones; staff see all."""
+    query = select(Ticket)
+    if not is_staff(actor):
+        query = query.where(Ticket.user_id == actor.id, Ticket.is_internal.is_(False))
+    return query
+
+
+def require_staff(actor: User) -> None:
+    if not is_staff(actor):
+        raise Forbidden("only support staff may do this")
+
+
+def require_super_admin(actor: User) -> None:
+    if actor.role != Role.SUPER_ADMIN:
+        raise Forbidden("only a super_admin may do this")
+
+
+def require_user_admin(actor: User) -> None:
+    require_super_admin(actor)
+
+
+def require_user_listing(actor: User, role: Role) -> None:
+    """The super_admin lists anyone; agents may list staff."""
+    if actor.role == Role.SUPER_ADMIN or (actor.role == Role.AGENT and role in STAFF_ROLES):
+        return
+    raise Forbidden("not allowed to list these users")
+
+
+def can_edit_fields(actor: User, ticket: Ticket, fields: set[str]) -> bool:
+    """Customers edit subject, description and tags of their own ticket until it is closed."""
+    if is_staff(actor):
+        return True
+    return (
+        ticket.user_id == actor.id
+        and ticket.status != Status.CLOSED
+        and fields <= CUSTOMER_EDITABLE
+    )
+
+
+def can_transition(actor: User, ticket: Ticket, to: Status) -> bool:
+    """Customers may only confirm a resolution or reopen, on their own tickets."""
+    if is_staff(actor):
+        return True
+    return ticket.user_id == actor.id and (ticket.status, to) in CUSTOMER_TRANSITIONS

@@ -1,0 +1,75 @@
+import re
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+from ticketdesk.auth.models import Role
+from ticketdesk.validation import NoNulls, Strict, lower_enum, no_nul, text
+
+# Deliberately lenient: one @, no spaces. Internal addresses like admin@localhost are fine.
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def _email(value: str) -> str:
+    if not EMAIL_PATTERN.match(value):
+        raise ValueError("not a valid email address")
+    return value.lower()
+
+
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=320), AfterValidator(_email)
+]
+Password = Annotated[str, Field(min_length=8, max_length=256)]
+FullName = Annotated[str, text(200), AfterValidator(no_nul)]
+AnyRole = Annotated[Role, BeforeValidator(lower_enum)]
+SelfServiceRole = Annotated[Literal["individual", "enterprise"], BeforeValidator(lower_enum)]
+
+
+class RegisterIn(Strict):
+    email: Email
+    password: Password
+    full_name: FullName
+    role: SelfServiceRole = "individual"
+
+
+class UserCreate(Strict):
+    email: Email
+    password: Password
+    full_name: FullName
+    role: AnyRole
+
+
+class UserUpdate(NoNulls):
+    full_name: FullName | None = None
+    role: AnyRole | None = None
+    is_active: bool | None = None
+
+
+class LoginIn(Strict):
+    email: Email
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    full_name: str
+    role: Role
+    is_active: bool
+    created_at: datetime

@@ -1,0 +1,47 @@
+"""Settings from the environment (`TICKETDESK_*`), read once per process."""
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TICKETDESK_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    secret_key: str = ""
+    access_token_minutes: int = 60
+    allow_registration: bool = True
+    admin_email: str | None = None
+    admin_password: str | None = None
+    admin_name: str = "Administrator"
+    auto_close_hours: float = 48.0
+    jobs_interval_seconds: float = 60.0
+    login_attempts_per_minute: int = 10
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or an SQLite file in the data folder."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'ticketdesk.db'}"
+
+    def signing_key(self) -> str:
+        """The configured key, else one generated once and kept in the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

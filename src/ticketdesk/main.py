@@ -1,0 +1,131 @@
+"""The application: routers, error handlers, and the lifespan (database, bootstrap, jobs)."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ticketdesk import db, jobs
+from ticketdesk.auth import service as accounts
+from ticketdesk.auth.router import router as auth_router
+from ticketdesk.auth.router import users_router
+from ticketdesk.auth.throttle import LoginThrottle
+from ticketdesk.config import Settings, get_settings
+from ticketdesk.errors import DomainError, Invalid, Throttled, Unauthorized
+from ticketdesk.tickets.router import router as tickets_router
+
+API_PREFIX = "/api/v1"
+
+
+class StripTrailingSlash:
+    """`/tickets/` and `/tickets` are the same route, without a redirect."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            scope = dict(scope, path=path.rstrip("/") or "/")
+        await self.app(scope, receive, send)
+
+
+async def _bootstrap_admin(app: FastAPI, settings: Settings) -> None:
+    if not (settings.admin_email and settings.admin_password):
+        return
+    with contextlib.suppress(DomainError, IntegrityError):
+        async with db.session_scope(app.state.sessionmaker) as session:
+            await accounts.ensure_admin(
+                session,
+                email=settings.admin_email,
+                password=settings.admin_password,
+                full_name=settings.admin_name,
+            )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = db.create_engine(settings.effective_database_url)
+    app.state.engine = engine
+    app.state.sessionmaker = db.make_sessionmaker(engine)
+    await db.migrate(engine)
+    await _bootstrap_admin(app, settings)
+    runner = None
+    if settings.jobs_interval_seconds > 0:
+        runner = asyncio.create_task(jobs.run_periodically(app.state.sessionmaker, settings))
+    try:
+        yield
+    finally:
+        if runner is not None:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+        await engine.dispose()
+
+
+def _render_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    headers = {}
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, Throttled):
+        headers["Retry-After"] = str(exc.retry_after)
+    content: dict[str, Any] = {"detail": exc.detail}
+    if isinstance(exc, Invalid):
+        # FastAPI's validation shape, naming the field.
+        content = {
+            "detail": [{"type": "value_error", "loc": ["body", exc.field], "msg": exc.detail}]
+        }
+    return JSONResponse(content, status_code=exc.status_code, headers=headers)
+
+
+def _render_integrity_error(_request: Request, _exc: Exception) -> JSONResponse:
+    """A unique or foreign-key constraint hit by a concurrent change: nothing was written."""
+    return JSONResponse({"detail": "conflicting change, please retry"}, status_code=409)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="ticketdesk",
+        summary="Support tickets: customers file them, support staff answer them.",
+        version="0.1.0",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+        redirect_slashes=False,
+    )
+    app.state.settings = settings
+    app.state.signing_key = settings.signing_key()
+    app.state.login_throttle = LoginThrottle(settings.login_attempts_per_minute)
+    app.add_exception_handler(DomainError, _render_domain_error)
+    app.add_exception_handler(IntegrityError, _render_integrity_error)
+    for router in (auth_router, users_router, tickets_router):
+        app.include_router(router, prefix=API_PREFIX)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz(request: Request) -> JSONResponse:
+        """The database answers."""
+        try:
+            async with request.app.state.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    app.add_middleware(StripTrailingSlash)
+    return app

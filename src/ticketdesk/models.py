@@ -1,0 +1,27 @@
+"""Every domain's tables, imported so that `Base.metadata` is complete."""
+
+from ticketdesk.auth.models import User
+from ticketdesk.comments.models import TicketComment
+from ticketdesk.db import Base
+from ticketdesk.sla.models import BusinessHours, SettingsAudit, SLAPolicy
+from ticketdesk.tickets.models import (
+    Ticket,
+    TicketActivity,
+    TicketNumberCounter,
+    TicketStatusHistory,
+    TicketTag,
+)
+
+__all__ = [
+    "Base",
+    "BusinessHours",
+    "SLAPolicy",
+    "SettingsAudit",
+    "Ticket",
+    "TicketActivity",
+    "TicketComment",
+    "TicketNumberCounter",
+    "TicketStatusHistory",
+    "TicketTag",
+    "User",
+]

@@ -1,0 +1,82 @@
+"""The trail every change leaves: status-history rows and activity entries."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketdesk.auth.models import User
+from ticketdesk.tickets.models import (
+    Priority,
+    Status,
+    Ticket,
+    TicketActivity,
+    TicketStatusHistory,
+)
+
+
+def add_history(
+    session: AsyncSession,
+    ticket: Ticket,
+    actor: User | None,
+    *,
+    now: datetime,
+    status: tuple[Status, Status] | None = None,
+    priority: tuple[Priority, Priority] | None = None,
+    assignee: tuple[int | None, int | None] | None = None,
+    note: str | None = None,
+) -> TicketStatusHistory:
+    """One row per change event; the from/to pairs that did not change stay null."""
+    row = TicketStatusHistory(
+        ticket_id=ticket.id,
+        changed_by_id=actor.id if actor else None,
+        from_status=status[0] if status else None,
+        to_status=status[1] if status else None,
+        from_priority=priority[0] if priority else None,
+        to_priority=priority[1] if priority else None,
+        from_assigned_to_id=assignee[0] if assignee else None,
+        to_assigned_to_id=assignee[1] if assignee else None,
+        change_note=note,
+        changed_at=now,
+    )
+    session.add(row)
+    return row
+
+
+def add_activity(
+    session: AsyncSession,
+    ticket: Ticket,
+    actor: User | None,
+    kind: str,
+    *,
+    now: datetime,
+    **details: Any,
+) -> None:
+    session.add(
+        TicketActivity(
+            ticket_id=ticket.id,
+            actor_id=actor.id if actor else None,
+            kind=kind,
+            details=details,
+            created_at=now,
+        )
+    )
+
+
+async def history_of(session: AsyncSession, ticket: Ticket) -> list[TicketStatusHistory]:
+    query = (
+        select(TicketStatusHistory)
+        .where(TicketStatusHistory.ticket_id == ticket.id)
+        .order_by(TicketStatusHistory.id)
+    )
+    return list(await session.scalars(query))
+
+
+async def activity_of(session: AsyncSession, ticket: Ticket) -> list[TicketActivity]:
+    query = (
+        select(TicketActivity)
+        .where(TicketActivity.ticket_id == ticket.id)
+        .order_by(TicketActivity.id)
+    )
+    return list(await session.scalars(query))

@@ -1,0 +1,142 @@
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ticketdesk.auth.models import User, enum_column
+from ticketdesk.db import Base, UTCDateTime
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    WAITING_ON_CUSTOMER = "waiting_on_customer"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+class Priority(StrEnum):
+    URGENT = "urgent"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Category(StrEnum):
+    TECHNICAL_SUPPORT = "technical_support"
+    BILLING = "billing"
+    ACCOUNT = "account"
+    FEATURE_REQUEST = "feature_request"
+    BUG_REPORT = "bug_report"
+    GENERAL_INQUIRY = "general_inquiry"
+    OTHER = "other"
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_created_at_id", "created_at", "id"),
+        Index("ix_tickets_updated_at_id", "updated_at", "id"),
+        Index("ix_tickets_status_created_at", "status", "created_at"),
+        Index("ix_tickets_status_updated_at", "status", "updated_at"),
+        Index("ix_tickets_user_id_created_at", "user_id", "created_at"),
+        Index("ix_tickets_assigned_to_id_created_at", "assigned_to_id", "created_at"),
+        Index("ix_tickets_priority_created_at", "priority", "created_at"),
+        Index("ix_tickets_category_created_at", "category", "created_at"),
+        Index("ix_tickets_resolution_due_at", "resolution_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_number: Mapped[str] = mapped_column(String(32), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    status: Mapped[Status] = mapped_column(enum_column(Status))
+    priority: Mapped[Priority] = mapped_column(enum_column(Priority))
+    category: Mapped[Category] = mapped_column(enum_column(Category))
+    # Normalized, comma-separated; ticket_tags holds the same tags one row each for filtering.
+    tags: Mapped[str] = mapped_column(Text, default="")
+    is_internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    comments_count: Mapped[int] = mapped_column(Integer, default=0)
+    public_comments_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set while the ticket waits on the customer: the resolution clock is paused since then.
+    sla_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Paused time so far (business or wall-clock seconds, as the policy counts), kept so that
+    # a priority change can recompute the resolution due time without losing the pauses.
+    sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    creator: Mapped[User] = relationship(foreign_keys=[user_id], lazy="raise")
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id], lazy="raise")
+
+    @property
+    def tag_list(self) -> list[str]:
+        return self.tags.split(",") if self.tags else []
+
+
+class TicketTag(Base):
+    __tablename__ = "ticket_tags"
+    __table_args__ = (Index("ix_ticket_tags_tag_ticket_id", "tag", "ticket_id"),)
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class TicketNumberCounter(Base):
+    """The last ticket number handed out per UTC day."""
+
+    __tablename__ = "ticket_number_counters"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer)
+
+
+class TicketStatusHistory(Base):
+    __tablename__ = "ticket_status_history"
+    __table_args__ = (Index("ix_ticket_status_history_ticket_id_id", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    from_status: Mapped[Status | None] = mapped_column(enum_column(Status))
+    to_status: Mapped[Status | None] = mapped_column(enum_column(Status))
+    from_priority: Mapped[Priority | None] = mapped_column(enum_column(Priority))
+    to_priority: Mapped[Priority | None] = mapped_column(enum_column(Priority))
+    from_assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    to_assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    change_note: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TicketActivity(Base):
+    """The ticket's timeline: one row per thing that happened, with what it changed."""
+
+    __tablename__ = "ticket_activity"
+    __table_args__ = (Index("ix_ticket_activity_ticket_id_id", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,36 @@
+"""Ticket numbers TKT-YYYYMMDD-NNNN: a per-UTC-day counter, incremented atomically.
+
+The counter row is bumped with one INSERT ... ON CONFLICT DO UPDATE ... RETURNING inside the
+creating transaction. Concurrent creates queue on that row (PostgreSQL row lock; SQLite's single
+writer), so numbers never collide, and a rolled-back create gives its number back, so the
+numbers of a day run consecutively.
+"""
+
+from datetime import date
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketdesk.tickets.models import TicketNumberCounter
+
+PREFIX = "TKT"
+
+
+def format_number(day: date, value: int) -> str:
+    """Four digits at least; the counter simply grows past 9999."""
+    return f"{PREFIX}-{day:%Y%m%d}-{value:04d}"
+
+
+async def next_number(session: AsyncSession, day: date) -> str:
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(TicketNumberCounter)
+        .values(day=f"{day:%Y%m%d}", last_value=1)
+        .on_conflict_do_update(
+            index_elements=[TicketNumberCounter.day],
+            set_={"last_value": TicketNumberCounter.last_value + 1},
+        )
+        .returning(TicketNumberCounter.last_value)
+    )
+    value = (await session.execute(statement)).scalar_one()
+    return format_number(day, value)

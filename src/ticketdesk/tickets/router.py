@@ -1,0 +1,75 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from ticketdesk import clock
+from ticketdesk.auth import policy
+from ticketdesk.auth.dependencies import CurrentUser
+from ticketdesk.auth.models import User
+from ticketdesk.db import SessionDep
+from ticketdesk.tickets import service as tickets
+from ticketdesk.tickets.models import Ticket
+from ticketdesk.tickets.schemas import (
+    TicketCreate,
+    TicketFilters,
+    TicketRead,
+    TicketUpdate,
+    ticket_read,
+)
+
+router = APIRouter(prefix="/tickets", tags=["tickets"])
+Filters = Annotated[TicketFilters, Query()]
+
+
+def present(ticket: Ticket, viewer: User) -> TicketRead:
+    return ticket_read(ticket, staff=policy.is_staff(viewer), now=clock.now())
+
+
+def _page_headers(request: Request, response: Response, f: TicketFilters, total: int) -> None:
+    """X-Total-Count and an RFC 8288 Link header with next/prev."""
+    response.headers["X-Total-Count"] = str(total)
+    links = []
+    if f.page * f.page_size < total:
+        links.append(f'<{request.url.include_query_params(page=f.page + 1)}>; rel="next"')
+    if f.page > 1:
+        links.append(f'<{request.url.include_query_params(page=f.page - 1)}>; rel="prev"')
+    if links:
+        response.headers["Link"] = ", ".join(links)
+
+
+@router.post("", status_code=201)
+async def create_ticket(session: SessionDep, actor: CurrentUser, data: TicketCreate) -> TicketRead:
+    return present(await tickets.create_ticket(session, actor, data), actor)
+
+
+@router.get("")
+async def list_tickets(
+    request: Request, response: Response, session: SessionDep, actor: CurrentUser, f: Filters
+) -> list[TicketRead]:
+    """Staff see all tickets; customers their own."""
+    found, total = await tickets.list_tickets(session, actor, f)
+    _page_headers(request, response, f, total)
+    return [present(t, actor) for t in found]
+
+
+@router.get("/my")
+async def my_tickets(
+    request: Request, response: Response, session: SessionDep, actor: CurrentUser, f: Filters
+) -> list[TicketRead]:
+    """The tickets the caller created."""
+    found, total = await tickets.list_tickets(session, actor, f, mine=True)
+    _page_headers(request, response, f, total)
+    return [present(t, actor) for t in found]
+
+
+@router.get("/{ref}")
+async def get_ticket(session: SessionDep, actor: CurrentUser, ref: str) -> TicketRead:
+    """By numeric id or by ticket number (TKT-20250106-0001)."""
+    return present(await tickets.get_ticket(session, actor, ref), actor)
+
+
+@router.patch("/{ref}")
+async def update_ticket(
+    session: SessionDep, actor: CurrentUser, ref: str, data: TicketUpdate
+) -> TicketRead:
+    return present(await tickets.update_ticket(session, actor, ref, data), actor)

@@ -1,0 +1,195 @@
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+from ticketdesk.sla import breach
+from ticketdesk.tickets.models import Category, Priority, Status, Ticket
+from ticketdesk.validation import MAX_ID, Id, NoNulls, lower_enum, no_nul, text
+
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 50
+
+
+def normalize_tags(value: object) -> list[str]:
+    """Trimmed, lower-case, de-duplicated, order kept; from "a,b" or ["a", "b"]."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        parts = value.split(",")
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        parts = [p for v in value for p in v.split(",")]
+    else:
+        raise ValueError("tags must be a comma-separated string or a list of strings")
+    tags = list(dict.fromkeys(no_nul(p.strip().lower()) for p in parts if p.strip()))
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} tags")
+    if any(len(tag) > MAX_TAG_LENGTH for tag in tags):
+        raise ValueError(f"a tag may have at most {MAX_TAG_LENGTH} characters")
+    return tags
+
+
+Subject = Annotated[str, text(200), AfterValidator(no_nul)]
+Description = Annotated[str, text(20_000), AfterValidator(no_nul)]
+Tags = Annotated[list[str], BeforeValidator(normalize_tags)]
+PriorityIn = Annotated[Priority, BeforeValidator(lower_enum)]
+CategoryIn = Annotated[Category, BeforeValidator(lower_enum)]
+StatusIn = Annotated[Status, BeforeValidator(lower_enum)]
+
+
+class TicketCreate(NoNulls):
+    subject: Subject
+    description: Description
+    priority: PriorityIn = Priority.MEDIUM
+    category: CategoryIn = Category.GENERAL_INQUIRY
+    tags: Tags = Field(default_factory=list)
+    user_id: Id | None = None
+    is_internal: bool | None = None
+
+
+class TicketUpdate(NoNulls):
+    subject: Subject | None = None
+    description: Description | None = None
+    tags: Tags | None = None
+    priority: PriorityIn | None = None
+    category: CategoryIn | None = None
+
+
+class TicketRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    ticket_number: str
+    user_id: int
+    assigned_to_id: int | None
+    subject: str
+    description: str
+    status: Status
+    priority: Priority
+    category: Category
+    tags: list[str]
+    is_internal: bool
+    creator_name: str
+    creator_email: str
+    assigned_to_name: str | None
+    assigned_to_email: str | None
+    comments_count: int
+    attachments_count: int
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    sla_first_response_breached: bool
+    sla_resolution_breached: bool
+
+
+def _split_statuses(value: object) -> object:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [part.strip().lower() for item in items for part in str(item).split(",") if part.strip()]
+
+
+def _assignee_filter(value: object) -> object:
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    if text in ("me", "none"):
+        return text
+    if text.isdigit() and 1 <= int(text) <= MAX_ID:
+        return int(text)
+    raise ValueError("must be a user id, 'me' or 'none'")
+
+
+TagFilter = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, max_length=MAX_TAG_LENGTH),
+    AfterValidator(no_nul),
+]
+SearchText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(no_nul)
+]
+SortKey = Literal[
+    "created_at", "-created_at", "updated_at", "-updated_at", "priority", "-priority", "due"
+]
+
+
+class TicketFilters(BaseModel):
+    """Query parameters of the ticket lists; all optional and combinable."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: Annotated[list[Status], BeforeValidator(_split_statuses)] = Field(default_factory=list)
+    priority: PriorityIn | None = None
+    category: CategoryIn | None = None
+    assigned_to_id: Annotated[
+        int | Literal["me", "none"] | None, BeforeValidator(_assignee_filter)
+    ] = None
+    user_id: Id | None = None
+    tag: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, to_lower=True, max_length=MAX_TAG_LENGTH),
+            AfterValidator(no_nul),
+        ]
+        | None
+    ) = None
+    q: (
+        Annotated[
+            str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(no_nul)
+        ]
+        | None
+    ) = None
+    created_from: date | None = None
+    created_to: date | None = None
+    sla: Literal["breached"] | None = None
+    sort: Annotated[SortKey, BeforeValidator(lower_enum)] = "-created_at"
+    page: int = Field(default=1, ge=1)
+    page_size: int = Field(default=20, ge=1, le=100)
+
+
+def ticket_read(ticket: Ticket, *, staff: bool, now: datetime) -> TicketRead:
+    """The ticket as `viewer` may see it: customers count public comments only."""
+    assignee = ticket.assignee
+    return TicketRead(
+        id=ticket.id,
+        ticket_number=ticket.ticket_number,
+        user_id=ticket.user_id,
+        assigned_to_id=ticket.assigned_to_id,
+        subject=ticket.subject,
+        description=ticket.description,
+        status=ticket.status,
+        priority=ticket.priority,
+        category=ticket.category,
+        tags=ticket.tag_list,
+        is_internal=ticket.is_internal,
+        creator_name=ticket.creator.full_name,
+        creator_email=ticket.creator.email,
+        assigned_to_name=assignee.full_name if assignee else None,
+        assigned_to_email=assignee.email if assignee else None,
+        comments_count=ticket.comments_count if staff else ticket.public_comments_count,
+        attachments_count=0,
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+        first_response_at=ticket.first_response_at,
+        resolved_at=ticket.resolved_at,
+        closed_at=ticket.closed_at,
+        first_response_due_at=ticket.first_response_due_at,
+        resolution_due_at=ticket.resolution_due_at,
+        sla_first_response_breached=breach.first_response_breached(
+            ticket.first_response_due_at, ticket.first_response_at, now
+        ),
+        sla_resolution_breached=breach.resolution_breached(
+            ticket.resolution_due_at, ticket.resolved_at, ticket.sla_paused_at, now
+        ),
+    )

@@ -1,0 +1,205 @@
+"""Tickets: create, read, edit, list."""
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import ColumnElement, Select, case, delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from ticketdesk import clock
+from ticketdesk.auth import policy
+from ticketdesk.auth.models import User
+from ticketdesk.errors import Forbidden, Invalid, NotFound
+from ticketdesk.sla import breach
+from ticketdesk.sla import service as sla
+from ticketdesk.tickets import numbering
+from ticketdesk.tickets.history import add_activity, add_history
+from ticketdesk.tickets.models import Priority, Status, Ticket, TicketTag
+from ticketdesk.tickets.schemas import TicketCreate, TicketFilters, TicketUpdate
+from ticketdesk.validation import MAX_ID
+
+WITH_PEOPLE = (joinedload(Ticket.creator), joinedload(Ticket.assignee))
+
+
+async def create_ticket(session: AsyncSession, actor: User, data: TicketCreate) -> Ticket:
+    """Staff may file on behalf of a customer, or file a staff-only ticket."""
+    if not policy.is_staff(actor) and data.model_fields_set & {"user_id", "is_internal"}:
+        raise Forbidden("only support staff may set user_id or is_internal")
+    owner = actor if data.user_id is None else await _owner(session, data.user_id)
+    now = clock.now()
+    ticket = Ticket(
+        ticket_number=await numbering.next_number(session, now.date()),
+        user_id=owner.id,
+        subject=data.subject,
+        description=data.description,
+        status=Status.OPEN,
+        priority=data.priority,
+        category=data.category,
+        tags=",".join(data.tags),
+        is_internal=bool(data.is_internal),
+        comments_count=0,
+        public_comments_count=0,
+        sla_paused_seconds=0,
+        created_at=now,
+        updated_at=now,
+    )
+    await sla.set_due_times(session, ticket)
+    session.add(ticket)
+    await session.flush()
+    ticket.creator, ticket.assignee = owner, None
+    _add_tag_rows(session, ticket, data.tags)
+    add_activity(session, ticket, actor, "created", now=now)
+    await session.flush()
+    return ticket
+
+
+async def _owner(session: AsyncSession, user_id: int) -> User:
+    owner = await session.get(User, user_id)
+    if owner is None or not owner.is_active:
+        raise Invalid("no active user with this id", field="user_id")
+    return owner
+
+
+def _add_tag_rows(session: AsyncSession, ticket: Ticket, tags: list[str]) -> None:
+    session.add_all(TicketTag(ticket_id=ticket.id, tag=tag) for tag in tags)
+
+
+async def get_ticket(
+    session: AsyncSession, actor: User, ref: str, *, for_update: bool = False
+) -> Ticket:
+    """By numeric id or ticket number; a ticket the actor may not see is not found."""
+    query = policy.visible_tickets(actor).options(*WITH_PEOPLE)
+    if ref.isdigit():
+        if int(ref) > MAX_ID:
+            raise NotFound("ticket not found")
+        query = query.where(Ticket.id == int(ref))
+    else:
+        query = query.where(Ticket.ticket_number == ref.upper())
+    if for_update:
+        query = query.with_for_update(of=Ticket)
+    ticket = await session.scalar(query)
+    if ticket is None:
+        raise NotFound("ticket not found")
+    return ticket
+
+
+async def update_ticket(session: AsyncSession, actor: User, ref: str, data: TicketUpdate) -> Ticket:
+    """Customers edit subject, description and tags of their own open ticket; staff anything."""
+    ticket = await get_ticket(session, actor, ref, for_update=True)
+    changes = data.model_dump(exclude_unset=True)
+    if not policy.can_edit_fields(actor, ticket, set(changes)):
+        raise Forbidden("not allowed to edit these fields of this ticket")
+    now = clock.now()
+    changed = False
+    for field, value in changes.items():
+        old = ticket.tag_list if field == "tags" else getattr(ticket, field)
+        if old == value:
+            continue
+        changed = True
+        await _apply_field(session, actor, ticket, field, value, now=now)
+        add_activity(
+            session, ticket, actor, "field_changed", now=now, field=field, old=old, new=value
+        )
+    if changed:
+        ticket.updated_at = now
+        await session.flush()
+    return ticket
+
+
+async def _apply_field(
+    session: AsyncSession, actor: User, ticket: Ticket, field: str, value: object, *, now: datetime
+) -> None:
+    if field == "tags":
+        assert isinstance(value, list)
+        ticket.tags = ",".join(value)
+        await session.execute(delete(TicketTag).where(TicketTag.ticket_id == ticket.id))
+        _add_tag_rows(session, ticket, value)
+    elif field == "priority":
+        assert isinstance(value, Priority)
+        add_history(session, ticket, actor, now=now, priority=(ticket.priority, value))
+        ticket.priority = value
+        await sla.set_due_times(session, ticket)
+    else:
+        setattr(ticket, field, value)
+
+
+async def list_tickets(
+    session: AsyncSession, actor: User, filters: TicketFilters, *, mine: bool = False
+) -> tuple[list[Ticket], int]:
+    """One page of the tickets the actor may see, and the total across all pages."""
+    conditions = _conditions(actor, filters, now=clock.now())
+    if mine:
+        conditions.append(Ticket.user_id == actor.id)
+    base = policy.visible_tickets(actor).where(*conditions)
+    total = await session.scalar(base.with_only_columns(func.count(Ticket.id)).order_by(None))
+    page = (
+        _sorted(base, filters.sort)
+        .options(*WITH_PEOPLE)
+        .limit(filters.page_size)
+        .offset((filters.page - 1) * filters.page_size)
+    )
+    tickets = list((await session.scalars(page)).unique())
+    return tickets, total or 0
+
+
+def _conditions(actor: User, f: TicketFilters, *, now: datetime) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if f.status:
+        conditions.append(Ticket.status.in_(f.status))
+    if f.priority:
+        conditions.append(Ticket.priority == f.priority)
+    if f.category:
+        conditions.append(Ticket.category == f.category)
+    if f.assigned_to_id == "me":
+        conditions.append(Ticket.assigned_to_id == actor.id)
+    elif f.assigned_to_id == "none":
+        conditions.append(Ticket.assigned_to_id.is_(None))
+    elif f.assigned_to_id is not None:
+        conditions.append(Ticket.assigned_to_id == f.assigned_to_id)
+    if f.user_id is not None:
+        conditions.append(Ticket.user_id == f.user_id)
+    if f.tag:
+        tagged = select(TicketTag.ticket_id).where(TicketTag.tag == f.tag)
+        conditions.append(Ticket.id.in_(tagged))
+    if f.q:
+        pattern = f"%{_escape_like(f.q)}%"
+        conditions.append(
+            or_(
+                Ticket.subject.ilike(pattern, escape="\\"),
+                Ticket.description.ilike(pattern, escape="\\"),
+            )
+        )
+    if f.created_from:
+        conditions.append(Ticket.created_at >= _day_start(f.created_from))
+    if f.created_to:
+        conditions.append(Ticket.created_at < _day_start(f.created_to) + timedelta(days=1))
+    if f.sla == "breached":
+        conditions.append(breach.breached_condition(now))
+    return conditions
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+PRIORITY_RANK = {Priority.LOW: 1, Priority.MEDIUM: 2, Priority.HIGH: 3, Priority.URGENT: 4}
+
+
+def _sorted(query: Select[tuple[Ticket]], sort: str) -> Select[tuple[Ticket]]:
+    """Every order ends with the id, so pages never overlap or skip rows."""
+    if sort == "due":
+        return query.order_by(
+            Ticket.resolution_due_at.is_(None), Ticket.resolution_due_at, Ticket.id
+        )
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    column = (
+        case(PRIORITY_RANK, value=Ticket.priority) if key == "priority" else getattr(Ticket, key)
+    )
+    if descending:
+        return query.order_by(column.desc(), Ticket.id.desc())
+    return query.order_by(column.asc(), Ticket.id.asc())

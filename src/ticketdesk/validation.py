@@ -1,0 +1,43 @@
+"""Request-validation pieces shared by every domain's schemas."""
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+MAX_ID = 2**31 - 1
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def lower_enum(value: object) -> object:
+    """Enum values are accepted in any case."""
+    return value.lower() if isinstance(value, str) else value
+
+
+def no_nul(value: str) -> str:
+    """NUL characters cannot be stored in PostgreSQL text."""
+    if "\x00" in value:
+        raise ValueError("may not contain NUL characters")
+    return value
+
+
+def text(max_length: int) -> StringConstraints:
+    """Trimmed, non-empty, at most `max_length` characters."""
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
+
+
+class Strict(BaseModel):
+    """Request bodies reject unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoNulls(Strict):
+    """Optional fields may be left out, but not sent as null."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value

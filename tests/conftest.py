@@ -1,0 +1,143 @@
+"""Test setup: a real database (SQLite or PostgreSQL, chosen by TICKETDESK_TEST_DB), built by
+running the migrations once per session and emptied before every test."""
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from ticketdesk import clock, db
+from ticketdesk.auth import security
+from ticketdesk.config import Settings
+from ticketdesk.main import create_app
+from tests.factories import DEFAULT_SLA, FakeClock, People, make_people
+
+# The same algorithm with a low cost, so that creating users in tests is quick.
+security.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+BACKEND = os.environ.get("TICKETDESK_TEST_DB", "sqlite")
+POSTGRES_URL = os.environ.get(
+    "TICKETDESK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/ticketdesk_test"
+)
+TEST_SECRET = "test-signing-key-that-is-long-enough-for-hs256"
+
+# Children first, so that deleting never trips a foreign key.
+DATA_TABLES = (
+    "ticket_activity",
+    "ticket_status_history",
+    "ticket_comments",
+    "ticket_tags",
+    "tickets",
+    "ticket_number_counters",
+    "settings_audit",
+    "users",
+)
+
+
+def pytest_report_header() -> str:
+    return f"ticketdesk test database: {BACKEND}"
+
+
+async def _recreate_postgres(url: str) -> None:
+    parsed = make_url(url)
+    admin = await asyncpg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database="postgres"
+    )
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname=$1", parsed.database)
+        if not exists:
+            await admin.execute(f'CREATE DATABASE "{parsed.database}"')
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database=parsed.database
+    )
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    finally:
+        await conn.close()
+
+
+async def _migrate(url: str) -> None:
+    engine = db.create_engine(url)
+    await db.migrate(engine)
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A freshly migrated database for this test session."""
+    if BACKEND == "postgresql":
+        url = POSTGRES_URL
+        asyncio.run(_recreate_postgres(url))
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'ticketdesk.db'}"
+    asyncio.run(_migrate(url))
+    return url
+
+
+async def _reset(url: str) -> None:
+    engine = db.create_engine(url)
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in DATA_TABLES:
+                await conn.execute(text(f"DELETE FROM {table}"))
+        for priority, (first, resolution) in DEFAULT_SLA.items():
+            await conn.execute(
+                text(
+                    "UPDATE sla_policies SET first_response_time=:f, resolution_time=:r,"
+                    " applies_business_hours_only=false WHERE priority=:p"
+                ),
+                {"f": first, "r": resolution, "p": priority},
+            )
+        await conn.execute(
+            text("UPDATE business_hours SET timezone='UTC', weekly=:w, holidays='[]'"),
+            {"w": '{"mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]], '
+             '"wed": [["09:00", "17:00"]], "thu": [["09:00", "17:00"]], '
+             '"fri": [["09:00", "17:00"]], "sat": [], "sun": []}'},
+        )
+    await engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def clean_database(database_url: str) -> None:
+    asyncio.run(_reset(database_url))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        secret_key=TEST_SECRET,
+        jobs_interval_seconds=0,
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def people(client: TestClient) -> People:
+    """One user of every role, plus a second individual customer (`other`)."""
+    return make_people(client)
+
+
+@pytest.fixture
+def fake_clock() -> Iterator[FakeClock]:
+    frozen = FakeClock()
+    clock.set_clock(frozen)
+    yield frozen
+    clock.set_clock(None)
