@@ -17,6 +17,7 @@ from ticketdesk.auth import service as accounts
 from ticketdesk.auth.router import router as auth_router
 from ticketdesk.auth.router import users_router
 from ticketdesk.auth.throttle import LoginThrottle
+from ticketdesk.comments.router import router as comments_router
 from ticketdesk.config import Settings, get_settings
 from ticketdesk.errors import DomainError, Invalid, Throttled, Unauthorized
 from ticketdesk.tickets.router import router as tickets_router
@@ -109,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.login_throttle = LoginThrottle(settings.login_attempts_per_minute)
     app.add_exception_handler(DomainError, _render_domain_error)
     app.add_exception_handler(IntegrityError, _render_integrity_error)
-    for router in (auth_router, users_router, tickets_router):
+    for router in (auth_router, users_router, tickets_router, comments_router):
         app.include_router(router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["health"])

@@ -14,7 +14,7 @@ def is_staff(user: User) -> bool:
     return user.role in STAFF_ROLES
 
 
-def visible_tickets(actor: User) -> Select[tuple[Ticket]]:
+def visible_tickets(actor: User) -> Select[Ticket]:
     """Customers see their own tickets, except the staff-only ones; staff see all."""
     query = select(Ticket)
     if not is_staff(actor):

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketdesk.auth.models import User
+from ticketdesk.sla import breach
 from ticketdesk.tickets.models import (
     Priority,
     Status,
@@ -14,6 +15,7 @@ from ticketdesk.tickets.models import (
     TicketActivity,
     TicketStatusHistory,
 )
+from ticketdesk.tickets.schemas import ActivityRead
 
 
 def add_history(
@@ -73,10 +75,39 @@ async def history_of(session: AsyncSession, ticket: Ticket) -> list[TicketStatus
     return list(await session.scalars(query))
 
 
-async def activity_of(session: AsyncSession, ticket: Ticket) -> list[TicketActivity]:
+async def timeline(session: AsyncSession, ticket: Ticket, *, now: datetime) -> list[ActivityRead]:
+    """The recorded activity, with the SLA breaches (derived from the due times) woven in."""
     query = (
         select(TicketActivity)
         .where(TicketActivity.ticket_id == ticket.id)
         .order_by(TicketActivity.id)
     )
-    return list(await session.scalars(query))
+    entries = [
+        ActivityRead(
+            id=row.id,
+            kind=row.kind,
+            actor_id=row.actor_id,
+            details=row.details,
+            created_at=row.created_at,
+        )
+        for row in await session.scalars(query)
+    ]
+    entries.extend(_breaches(ticket, now))
+    return sorted(entries, key=lambda entry: entry.created_at)
+
+
+def _breaches(ticket: Ticket, now: datetime) -> list[ActivityRead]:
+    found = []
+    if breach.first_response_breached(ticket.first_response_due_at, ticket.first_response_at, now):
+        found.append(("first_response", ticket.first_response_due_at))
+    if breach.resolution_breached(
+        ticket.resolution_due_at, ticket.resolved_at, ticket.sla_paused_at, now
+    ):
+        found.append(("resolution", ticket.resolution_due_at))
+    return [
+        ActivityRead(
+            id=None, kind="sla_breached", actor_id=None, details={"target": target}, created_at=due
+        )
+        for target, due in found
+        if due is not None
+    ]

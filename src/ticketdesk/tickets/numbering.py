@@ -22,7 +22,7 @@ def format_number(day: date, value: int) -> str:
 
 
 async def next_number(session: AsyncSession, day: date) -> str:
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
         insert(TicketNumberCounter)
         .values(day=f"{day:%Y%m%d}", last_value=1)

@@ -7,9 +7,17 @@ from ticketdesk.auth import policy
 from ticketdesk.auth.dependencies import CurrentUser
 from ticketdesk.auth.models import User
 from ticketdesk.db import SessionDep
+from ticketdesk.tickets import assignment, bulk, status
+from ticketdesk.tickets import history as trail
 from ticketdesk.tickets import service as tickets
 from ticketdesk.tickets.models import Ticket
 from ticketdesk.tickets.schemas import (
+    ActivityRead,
+    AssignIn,
+    BulkIn,
+    BulkResult,
+    HistoryRead,
+    StatusChange,
     TicketCreate,
     TicketFilters,
     TicketRead,
@@ -62,6 +70,12 @@ async def my_tickets(
     return [present(t, actor) for t in found]
 
 
+@router.post("/bulk")
+async def bulk_operation(session: SessionDep, actor: CurrentUser, data: BulkIn) -> BulkResult:
+    """All or nothing: if any ticket is missing or refuses the change, nothing changes."""
+    return await bulk.run_bulk(session, actor, data)
+
+
 @router.get("/{ref}")
 async def get_ticket(session: SessionDep, actor: CurrentUser, ref: str) -> TicketRead:
     """By numeric id or by ticket number (TKT-20250106-0001)."""
@@ -73,3 +87,32 @@ async def update_ticket(
     session: SessionDep, actor: CurrentUser, ref: str, data: TicketUpdate
 ) -> TicketRead:
     return present(await tickets.update_ticket(session, actor, ref, data), actor)
+
+
+@router.post("/{ref}/status")
+async def change_status(
+    session: SessionDep, actor: CurrentUser, ref: str, data: StatusChange
+) -> TicketRead:
+    return present(await status.change_status(session, actor, ref, data), actor)
+
+
+@router.post("/{ref}/assign")
+async def assign_ticket(
+    session: SessionDep, actor: CurrentUser, ref: str, data: AssignIn
+) -> TicketRead:
+    ticket = await assignment.assign_ticket(session, actor, ref, data.assigned_to_id, data.note)
+    return present(ticket, actor)
+
+
+@router.get("/{ref}/history")
+async def ticket_history(session: SessionDep, actor: CurrentUser, ref: str) -> list[HistoryRead]:
+    """Status, priority and assignee changes, oldest first (staff only)."""
+    rows = await trail.history_of(session, await tickets.staff_ticket(session, actor, ref))
+    return [HistoryRead.model_validate(row) for row in rows]
+
+
+@router.get("/{ref}/activity")
+async def ticket_activity(session: SessionDep, actor: CurrentUser, ref: str) -> list[ActivityRead]:
+    """Everything that happened to the ticket, SLA breaches included, oldest first (staff only)."""
+    ticket = await tickets.staff_ticket(session, actor, ref)
+    return await trail.timeline(session, ticket, now=clock.now())

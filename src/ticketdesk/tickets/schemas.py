@@ -1,5 +1,5 @@
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -8,11 +8,12 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    model_validator,
 )
 
 from ticketdesk.sla import breach
 from ticketdesk.tickets.models import Category, Priority, Status, Ticket
-from ticketdesk.validation import MAX_ID, Id, NoNulls, lower_enum, no_nul, text
+from ticketdesk.validation import MAX_ID, Id, NoNulls, Strict, lower_enum, no_nul, text
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 50
@@ -193,3 +194,92 @@ def ticket_read(ticket: Ticket, *, staff: bool, now: datetime) -> TicketRead:
             ticket.resolution_due_at, ticket.resolved_at, ticket.sla_paused_at, now
         ),
     )
+
+
+Note = Annotated[str, text(5_000), AfterValidator(no_nul)]
+
+
+class StatusChange(NoNulls):
+    status: StatusIn
+    note: Note | None = None
+    is_resolution: bool = False
+
+
+class AssignIn(Strict):
+    assigned_to_id: Id | None
+    note: Note | None = None
+
+
+class HistoryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    ticket_id: int
+    changed_by_id: int | None
+    from_status: Status | None
+    to_status: Status | None
+    from_priority: Priority | None
+    to_priority: Priority | None
+    from_assigned_to_id: int | None
+    to_assigned_to_id: int | None
+    change_note: str | None
+    changed_at: datetime
+
+
+class ActivityRead(BaseModel):
+    """One entry of the ticket's timeline. `id` is null for SLA breaches, which are derived."""
+
+    id: int | None
+    kind: str
+    actor_id: int | None
+    details: dict[str, Any]
+    created_at: datetime
+
+
+BulkAction = Literal["assign", "status", "update"]
+ACTION_FIELDS: dict[str, frozenset[str]] = {
+    "assign": frozenset({"assigned_to_id", "note"}),
+    "status": frozenset({"status", "note"}),
+    "update": frozenset({"priority", "category", "add_tags", "remove_tags"}),
+}
+REQUIRED_FIELDS: dict[str, frozenset[str]] = {
+    "assign": frozenset({"assigned_to_id"}),
+    "status": frozenset({"status"}),
+    "update": frozenset(),
+}
+
+
+class BulkIn(Strict):
+    ticket_ids: Annotated[list[Id], Field(min_length=1, max_length=500)]
+    action: Annotated[BulkAction, BeforeValidator(lower_enum)]
+    assigned_to_id: Id | None = None
+    status: StatusIn | None = None
+    note: Note | None = None
+    priority: PriorityIn | None = None
+    category: CategoryIn | None = None
+    add_tags: Tags | None = None
+    remove_tags: Tags | None = None
+
+    @model_validator(mode="after")
+    def _fields_fit_action(self) -> "BulkIn":
+        given = self.model_fields_set - {"ticket_ids", "action"}
+        extra = given - ACTION_FIELDS[self.action]
+        if extra:
+            raise ValueError(f"action {self.action!r} does not take {', '.join(sorted(extra))}")
+        missing = REQUIRED_FIELDS[self.action] - given
+        if missing:
+            raise ValueError(f"action {self.action!r} needs {', '.join(sorted(missing))}")
+        if self.action == "update" and not given:
+            raise ValueError("action 'update' needs at least one field to change")
+        nulls = sorted(f for f in given - {"assigned_to_id", "note"} if getattr(self, f) is None)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} may not be null")
+        if len(set(self.ticket_ids)) != len(self.ticket_ids):
+            raise ValueError("ticket_ids contains duplicates")
+        return self
+
+
+class BulkResult(BaseModel):
+    action: BulkAction
+    ticket_ids: list[int]
+    changed: int

@@ -1,6 +1,7 @@
 """Tickets: create, read, edit, list."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,13 +84,28 @@ async def get_ticket(
     return ticket
 
 
+async def staff_ticket(session: AsyncSession, actor: User, ref: str) -> Ticket:
+    """A ticket for a staff-only view: 404 if the actor cannot see it, 403 if not staff."""
+    ticket = await get_ticket(session, actor, ref)
+    policy.require_staff(actor)
+    return ticket
+
+
 async def update_ticket(session: AsyncSession, actor: User, ref: str, data: TicketUpdate) -> Ticket:
     """Customers edit subject, description and tags of their own open ticket; staff anything."""
     ticket = await get_ticket(session, actor, ref, for_update=True)
     changes = data.model_dump(exclude_unset=True)
     if not policy.can_edit_fields(actor, ticket, set(changes)):
         raise Forbidden("not allowed to edit these fields of this ticket")
-    now = clock.now()
+    await apply_changes(session, actor, ticket, changes, now=clock.now())
+    await session.flush()
+    return ticket
+
+
+async def apply_changes(
+    session: AsyncSession, actor: User, ticket: Ticket, changes: dict[str, Any], *, now: datetime
+) -> bool:
+    """Applies field edits; each real change is recorded in the activity trail."""
     changed = False
     for field, value in changes.items():
         old = ticket.tag_list if field == "tags" else getattr(ticket, field)
@@ -102,8 +118,7 @@ async def update_ticket(session: AsyncSession, actor: User, ref: str, data: Tick
         )
     if changed:
         ticket.updated_at = now
-        await session.flush()
-    return ticket
+    return changed
 
 
 async def _apply_field(
@@ -189,7 +204,7 @@ def _day_start(day: date) -> datetime:
 PRIORITY_RANK = {Priority.LOW: 1, Priority.MEDIUM: 2, Priority.HIGH: 3, Priority.URGENT: 4}
 
 
-def _sorted(query: Select[tuple[Ticket]], sort: str) -> Select[tuple[Ticket]]:
+def _sorted(query: Select[Ticket], sort: str) -> Select[Ticket]:
     """Every order ends with the id, so pages never overlap or skip rows."""
     if sort == "due":
         return query.order_by(

@@ -1,0 +1,152 @@
+"""Comments and internal notes, with the status changes a comment brings about."""
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from ticketdesk import clock
+from ticketdesk.auth import policy
+from ticketdesk.auth.models import User
+from ticketdesk.comments.models import TicketComment
+from ticketdesk.comments.schemas import CommentCreate
+from ticketdesk.errors import Forbidden, Invalid, NotFound
+from ticketdesk.tickets import service as tickets
+from ticketdesk.tickets.history import add_activity
+from ticketdesk.tickets.models import Status, Ticket
+from ticketdesk.tickets.transition import apply_status
+from ticketdesk.tickets.workflow import AWAITING_STAFF
+
+
+def insert_comment(
+    session: AsyncSession,
+    author: User,
+    ticket: Ticket,
+    text: str,
+    *,
+    is_internal: bool,
+    is_resolution: bool,
+    now: datetime,
+) -> TicketComment:
+    """Adds the comment and keeps the counters; a public staff reply is the first response.
+
+    Internal notes leave `updated_at` alone: a customer must not learn of them even by time.
+    """
+    comment = TicketComment(
+        ticket_id=ticket.id,
+        user_id=author.id,
+        comment=text,
+        is_internal=is_internal,
+        is_resolution=is_resolution,
+        created_at=now,
+        updated_at=now,
+    )
+    comment.author = author
+    session.add(comment)
+    ticket.comments_count += 1
+    if not is_internal:
+        ticket.public_comments_count += 1
+        ticket.updated_at = now
+        if policy.is_staff(author) and ticket.first_response_at is None:
+            ticket.first_response_at = now
+    add_activity(
+        session, ticket, author, "comment_added", now=now, text=text, is_internal=is_internal
+    )
+    return comment
+
+
+def status_after_comment(
+    ticket: Ticket, *, staff: bool, is_internal: bool, is_resolution: bool
+) -> Status | None:
+    """The status a comment moves the ticket to, if any (API.md, "Side effects")."""
+    if is_resolution:
+        return Status.RESOLVED if ticket.status != Status.RESOLVED else None
+    if is_internal:
+        return None
+    if staff:
+        return Status.IN_PROGRESS if ticket.status in AWAITING_STAFF else None
+    if ticket.status == Status.WAITING_ON_CUSTOMER:
+        return Status.IN_PROGRESS
+    if ticket.status in (Status.RESOLVED, Status.CLOSED):
+        return Status.REOPENED
+    return None
+
+
+async def add_comment(
+    session: AsyncSession, actor: User, ref: str, data: CommentCreate
+) -> TicketComment:
+    """The comment and every status change it causes are written together, or not at all."""
+    ticket = await tickets.get_ticket(session, actor, ref, for_update=True)
+    staff = policy.is_staff(actor)
+    if not staff and (data.is_internal or data.is_resolution):
+        raise Forbidden("only support staff may write internal notes or resolutions")
+    if data.is_internal and data.is_resolution:
+        raise Invalid("a resolution comment is public; it cannot be internal", field="is_internal")
+    now = clock.now()
+    comment = insert_comment(
+        session,
+        actor,
+        ticket,
+        data.comment,
+        is_internal=data.is_internal,
+        is_resolution=data.is_resolution,
+        now=now,
+    )
+    target = status_after_comment(
+        ticket, staff=staff, is_internal=data.is_internal, is_resolution=data.is_resolution
+    )
+    if target is not None:
+        await apply_status(session, actor, ticket, target, now=now)
+    await session.flush()
+    return comment
+
+
+async def list_comments(session: AsyncSession, actor: User, ref: str) -> list[TicketComment]:
+    """Oldest first; customers never receive internal notes."""
+    ticket = await tickets.get_ticket(session, actor, ref)
+    query = (
+        select(TicketComment)
+        .where(TicketComment.ticket_id == ticket.id)
+        .options(joinedload(TicketComment.author))
+        .order_by(TicketComment.id)
+    )
+    if not policy.is_staff(actor):
+        query = query.where(TicketComment.is_internal.is_(False))
+    return list(await session.scalars(query))
+
+
+async def edit_comment(
+    session: AsyncSession, actor: User, ref: str, comment_id: int, text: str
+) -> TicketComment:
+    """Only the author edits; the old text stays in the ticket's activity trail."""
+    ticket = await tickets.get_ticket(session, actor, ref, for_update=True)
+    query = (
+        select(TicketComment)
+        .where(TicketComment.id == comment_id, TicketComment.ticket_id == ticket.id)
+        .options(joinedload(TicketComment.author))
+    )
+    if not policy.is_staff(actor):
+        query = query.where(TicketComment.is_internal.is_(False))
+    comment = await session.scalar(query)
+    if comment is None:
+        raise NotFound("comment not found")
+    if comment.user_id != actor.id:
+        raise Forbidden("only the author may edit a comment")
+    now = clock.now()
+    add_activity(
+        session,
+        ticket,
+        actor,
+        "comment_edited",
+        now=now,
+        comment_id=comment.id,
+        old=comment.comment,
+        new=text,
+        is_internal=comment.is_internal,
+    )
+    comment.comment, comment.updated_at = text, now
+    if not comment.is_internal:
+        ticket.updated_at = now
+    await session.flush()
+    return comment

@@ -1,0 +1,37 @@
+"""Auto-close: a resolved ticket untouched for the configured hours is closed by the system."""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketdesk.tickets.models import Status, Ticket
+from ticketdesk.tickets.transition import apply_status
+
+BATCH = 200
+
+
+def note_for(hours: float) -> str:
+    return f"Closed automatically: resolved and untouched for {hours:g} hours."
+
+
+async def close_batch(session: AsyncSession, *, now: datetime, hours: float) -> int:
+    """Closes up to BATCH due tickets; returns how many.
+
+    Safe with several processes at once: on PostgreSQL the rows are locked and rows another
+    process holds are skipped (after its commit they are no longer resolved); on SQLite every
+    transaction takes the write lock first (BEGIN IMMEDIATE), so the runs take turns.
+    """
+    cutoff = now - timedelta(hours=hours)
+    query = (
+        select(Ticket)
+        .where(Ticket.status == Status.RESOLVED, Ticket.updated_at <= cutoff)
+        .order_by(Ticket.id)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    due = list(await session.scalars(query))
+    for ticket in due:
+        await apply_status(session, None, ticket, Status.CLOSED, now=now, note=note_for(hours))
+    await session.flush()
+    return len(due)
