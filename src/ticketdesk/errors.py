@@ -26,9 +26,10 @@ class Invalid(DomainError):
 
     status_code = 422
 
-    def __init__(self, detail: str, *, field: str) -> None:
+    def __init__(self, detail: str, *, field: str, location: str = "body") -> None:
         super().__init__(detail)
         self.field = field
+        self.location = location
 
 
 class Unauthorized(DomainError):

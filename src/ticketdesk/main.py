@@ -20,6 +20,8 @@ from ticketdesk.auth.throttle import LoginThrottle
 from ticketdesk.comments.router import router as comments_router
 from ticketdesk.config import Settings, get_settings
 from ticketdesk.errors import DomainError, Invalid, Throttled, Unauthorized
+from ticketdesk.sla.router import router as sla_router
+from ticketdesk.stats.router import router as stats_router
 from ticketdesk.tickets.router import router as tickets_router
 
 API_PREFIX = "/api/v1"
@@ -83,7 +85,7 @@ def _render_domain_error(_request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, Invalid):
         # FastAPI's validation shape, naming the field.
         content = {
-            "detail": [{"type": "value_error", "loc": ["body", exc.field], "msg": exc.detail}]
+            "detail": [{"type": "value_error", "loc": [exc.location, exc.field], "msg": exc.detail}]
         }
     return JSONResponse(content, status_code=exc.status_code, headers=headers)
 
@@ -110,7 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.login_throttle = LoginThrottle(settings.login_attempts_per_minute)
     app.add_exception_handler(DomainError, _render_domain_error)
     app.add_exception_handler(IntegrityError, _render_integrity_error)
-    for router in (auth_router, users_router, tickets_router, comments_router):
+    routers = (auth_router, users_router, sla_router, stats_router, tickets_router, comments_router)
+    for router in routers:
         app.include_router(router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["health"])

@@ -7,6 +7,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.concurrency import run_in_threadpool
 
+from ticketdesk.validation import MAX_ID
+
 ALGORITHM = "HS256"
 
 hasher = PasswordHasher()
@@ -43,6 +45,8 @@ def read_token(token: str, *, key: str, now: datetime) -> int | None:
         )
         if claims["exp"] <= now.timestamp():
             return None
-        return int(claims["sub"])
+        user_id = int(claims["sub"])
     except (jwt.PyJWTError, ValueError, TypeError):
         return None
+    # An id the database cannot hold names nobody (and must not reach the query).
+    return user_id if 1 <= user_id <= MAX_ID else None

@@ -1,22 +1,44 @@
 """SLA policies, the business-hours calendar, and the due times they give a ticket."""
 
+import json
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketdesk.sla.calendar import BusinessCalendar
-from ticketdesk.sla.models import BusinessHours, SLAPolicy
-from ticketdesk.tickets.models import Ticket
+from ticketdesk import clock
+from ticketdesk.auth import policy as access
+from ticketdesk.auth.models import User
+from ticketdesk.errors import Invalid
+from ticketdesk.sla.calendar import BusinessCalendar, CalendarError
+from ticketdesk.sla.models import BusinessHours, SettingsAudit, SLAPolicy
+from ticketdesk.sla.schemas import BusinessHoursIn, PolicyIn, PolicyRead
+from ticketdesk.tickets.models import Priority, Ticket
+
+PRIORITY_ORDER = list(Priority)
 
 
 async def policy_for(session: AsyncSession, ticket: Ticket) -> SLAPolicy | None:
     return await session.get(SLAPolicy, ticket.priority)
 
 
-async def calendar(session: AsyncSession) -> BusinessCalendar:
+async def _hours_row(session: AsyncSession) -> BusinessHours:
     row = await session.get(BusinessHours, 1)
     assert row is not None, "the initial migration seeds the business hours"
-    return BusinessCalendar.from_config(row.timezone, row.weekly, row.holidays)
+    return row
+
+
+@lru_cache(maxsize=16)
+def _parse(timezone: str, weekly: str, holidays: str) -> BusinessCalendar:
+    return BusinessCalendar.from_config(timezone, json.loads(weekly), json.loads(holidays))
+
+
+async def calendar(session: AsyncSession) -> BusinessCalendar:
+    """The stored calendar; parsed once per distinct definition."""
+    row = await _hours_row(session)
+    return _parse(row.timezone, json.dumps(row.weekly, sort_keys=True), json.dumps(row.holidays))
 
 
 async def _add(
@@ -60,3 +82,86 @@ async def resume(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
     ticket.resolution_due_at = await _add(
         session, policy, ticket.resolution_due_at, timedelta(seconds=seconds)
     )
+
+
+async def list_policies(session: AsyncSession, actor: User) -> list[SLAPolicy]:
+    access.require_super_admin(actor)
+    rows = {p.priority: p for p in await session.scalars(select(SLAPolicy))}
+    return [rows[priority] for priority in PRIORITY_ORDER if priority in rows]
+
+
+def _audit(
+    session: AsyncSession,
+    actor: User,
+    entity: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+) -> None:
+    session.add(
+        SettingsAudit(
+            changed_by_id=actor.id,
+            entity=entity,
+            before=before,
+            after=after,
+            changed_at=clock.now(),
+        )
+    )
+
+
+async def set_policy(session: AsyncSession, actor: User, data: PolicyIn) -> SLAPolicy:
+    """Applies to tickets created or re-prioritised from now on; every change is audited."""
+    access.require_super_admin(actor)
+    row = await session.get(SLAPolicy, data.priority)
+    assert row is not None, "the initial migration seeds a policy per priority"
+    before = PolicyRead.model_validate(row).model_dump(mode="json")
+    row.first_response_time = data.first_response_time
+    row.resolution_time = data.resolution_time
+    if data.applies_business_hours_only is not None:
+        row.applies_business_hours_only = data.applies_business_hours_only
+    row.updated_at = clock.now()
+    after = PolicyRead.model_validate(row).model_dump(mode="json")
+    _audit(session, actor, f"sla_policy:{data.priority}", before, after)
+    await session.flush()
+    return row
+
+
+async def get_business_hours(session: AsyncSession, actor: User) -> BusinessCalendar:
+    access.require_super_admin(actor)
+    return await calendar(session)
+
+
+async def set_business_hours(
+    session: AsyncSession, actor: User, data: BusinessHoursIn
+) -> BusinessCalendar:
+    """The calendar is validated whole (zone, windows, holidays) before anything is stored."""
+    access.require_super_admin(actor)
+    try:
+        new = BusinessCalendar.from_config(data.timezone, data.weekly, data.holidays)
+    except CalendarError as error:
+        raise Invalid(str(error), field=_field_of(error)) from None
+    row = await _hours_row(session)
+    before = (await calendar(session)).to_config()
+    config = new.to_config()
+    row.timezone, row.weekly, row.holidays = (
+        config["timezone"],
+        config["weekly"],
+        config["holidays"],
+    )
+    row.updated_at = clock.now()
+    _audit(session, actor, "business_hours", dict(before), dict(config))
+    await session.flush()
+    return new
+
+
+def _field_of(error: CalendarError) -> str:
+    message = str(error).lower()
+    if "zone" in message:
+        return "timezone"
+    if "holiday" in message:
+        return "holidays"
+    return "weekly"
+
+
+async def audit_trail(session: AsyncSession, actor: User) -> list[SettingsAudit]:
+    access.require_super_admin(actor)
+    return list(await session.scalars(select(SettingsAudit).order_by(SettingsAudit.id)))

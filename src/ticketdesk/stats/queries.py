@@ -1,0 +1,89 @@
+"""Reporting as aggregate SQL: one pass over the tickets, nothing loaded row by row."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, not_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketdesk.sla import breach
+from ticketdesk.tickets.models import Category, Priority, Status, Ticket
+
+CLOSED_STATES = (Status.RESOLVED, Status.CLOSED)
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _hours(dialect: str, start: Any, end: Any) -> ColumnElement[Any]:
+    """The time from start to end in hours, on either backend."""
+    if dialect == "postgresql":
+        return func.extract("epoch", end - start) / 3600.0
+    return (func.julianday(end) - func.julianday(start)) * 24.0
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _percent(met: int | None, total: int | None) -> float | None:
+    return round(100.0 * (met or 0) / total, 2) if total else None
+
+
+def _round(value: float | None) -> float | None:
+    return round(float(value), 2) if value is not None else None
+
+
+async def overview(
+    session: AsyncSession, *, start: date | None, end: date | None
+) -> dict[str, Any]:
+    """Counts, averages and SLA compliance over the tickets created in [start, end] (UTC days).
+
+    Compliance is the share of tickets with a due time whose target was met: a first response
+    (or resolution) no later than its due time. Tickets still waiting count as not met.
+    """
+    t = Ticket
+    dialect = session.get_bind().dialect.name
+    columns: dict[str, ColumnElement[Any]] = {"total": func.count()}
+    columns |= {f"status_{s.value}": _count(t.status == s) for s in Status}
+    columns |= {f"priority_{p.value}": _count(t.priority == p) for p in Priority}
+    columns |= {f"category_{c.value}": _count(t.category == c) for c in Category}
+    columns["avg_resolution"] = func.avg(_hours(dialect, t.created_at, t.resolved_at))
+    columns["avg_first_response"] = func.avg(_hours(dialect, t.created_at, t.first_response_at))
+    columns["first_due"] = func.count(t.first_response_due_at)
+    columns["first_met"] = _count(t.first_response_at <= t.first_response_due_at)
+    columns["resolution_due"] = func.count(t.resolution_due_at)
+    columns["resolution_met"] = _count(t.resolved_at <= t.resolution_due_at)
+    query = select(*(c.label(name) for name, c in columns.items()))
+    if start is not None:
+        query = query.where(t.created_at >= _day_start(start))
+    if end is not None:
+        query = query.where(t.created_at < _day_start(end) + timedelta(days=1))
+    row = (await session.execute(query)).mappings().one()
+    return {
+        "total_tickets": row["total"],
+        **{f"{s.value}_tickets": row[f"status_{s.value}"] or 0 for s in Status},
+        "tickets_by_priority": {p.value: row[f"priority_{p.value}"] or 0 for p in Priority},
+        "tickets_by_category": {c.value: row[f"category_{c.value}"] or 0 for c in Category},
+        "average_resolution_time": _round(row["avg_resolution"]),
+        "average_first_response_time": _round(row["avg_first_response"]),
+        "sla_first_response_compliance": _percent(row["first_met"], row["first_due"]),
+        "sla_resolution_compliance": _percent(row["resolution_met"], row["resolution_due"]),
+    }
+
+
+async def dashboard(session: AsyncSession, *, now: datetime) -> dict[str, int]:
+    """The counts an admin home page shows, in one query."""
+    t = Ticket
+    today = _day_start(now.date())
+    active = not_(t.status.in_(CLOSED_STATES))
+    columns: dict[str, ColumnElement[Any]] = {
+        f"{s.value}_tickets": _count(t.status == s) for s in Status
+    }
+    columns["unassigned_tickets"] = _count(and_(active, t.assigned_to_id.is_(None)))
+    columns["sla_breached_tickets"] = _count(and_(active, breach.breached_condition(now)))
+    columns["created_today"] = _count(t.created_at >= today)
+    columns["resolved_today"] = _count(t.resolved_at >= today)
+    row = (await session.execute(select(*(c.label(n) for n, c in columns.items())))).mappings()
+    return {name: value or 0 for name, value in row.one().items()}

@@ -1,0 +1,34 @@
+from datetime import date
+
+from fastapi import APIRouter
+
+from ticketdesk import clock
+from ticketdesk.auth import policy
+from ticketdesk.auth.dependencies import CurrentUser
+from ticketdesk.db import SessionDep
+from ticketdesk.errors import Invalid
+from ticketdesk.stats import queries
+from ticketdesk.stats.schemas import Dashboard, Overview
+
+router = APIRouter(tags=["statistics"])
+
+
+@router.get("/tickets/statistics/overview")
+async def overview(
+    session: SessionDep,
+    actor: CurrentUser,
+    start_date: date | None = None,
+    end_date: date | None = None,
+) -> Overview:
+    """Over the tickets created between the two dates (inclusive, UTC; both optional)."""
+    policy.require_super_admin(actor)
+    if start_date and end_date and end_date < start_date:
+        raise Invalid("end_date is before start_date", field="end_date", location="query")
+    return Overview(**await queries.overview(session, start=start_date, end=end_date))
+
+
+@router.get("/dashboard")
+async def dashboard(session: SessionDep, actor: CurrentUser) -> Dashboard:
+    """Counts for an admin home page: by status, unassigned, SLA breached, today's flow."""
+    policy.require_super_admin(actor)
+    return Dashboard(**await queries.dashboard(session, now=clock.now()))
