@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cached_property
+from itertools import pairwise
 from typing import TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -110,9 +111,9 @@ class BusinessCalendar:
     def between(self, start: datetime, end: datetime) -> timedelta:
         """Business time in [start, end); zero when end <= start."""
         begin, finish = _to_us(_as_utc(start, "start")), _to_us(_as_utc(end, "end"))
-        total = 0
         if finish <= begin:
             return timedelta(0)
+        total = 0
         for low, high in self._walk().intervals(begin, finish):
             if low >= finish:
                 break
@@ -186,7 +187,7 @@ class _Walk:
             ordinal += 1
 
     def _day_intervals(self, ordinal: int) -> list[_Span]:
-        """UTC intervals of the instants whose local date is ordinal and time is in a window."""
+        """UTC intervals of the instants whose local date is this one and time is in a window."""
         spans = self._spans[(ordinal - 1) % 7]  # ordinal 1 (0001-01-01) is a Monday
         if not spans or ordinal in self._holidays:
             return []
@@ -203,6 +204,8 @@ class _Walk:
 
     def _offset_segments(self, midnight: int) -> list[_Segment]:
         """Constant-offset pieces of the UTC range that can hold the local date at midnight."""
+        # |utcoffset| < 24h bounds the range. Equal offsets at both ends are taken to mean
+        # no change inside: no zone changes its offset and back again within three days.
         low, high = midnight - _US_PER_DAY, midnight + 2 * _US_PER_DAY
         first, last = self._offset(low), self._offset(high)
         if first == last:
@@ -267,7 +270,7 @@ def _normalise_weekly(weekly: Sequence[Sequence[Window]]) -> tuple[tuple[Window,
 def _normalise_day(name: str, windows: Sequence[Window]) -> tuple[Window, ...]:
     """One day's windows, each valid, sorted by start; overlapping windows are rejected."""
     ordered = tuple(sorted(_check_window(name, window) for window in windows))
-    for (start_a, end_a), (start_b, end_b) in zip(ordered, ordered[1:], strict=False):
+    for (start_a, end_a), (start_b, end_b) in pairwise(ordered):
         if start_b < end_a:
             raise CalendarError(
                 f"{name}: windows {_format_time(start_a)}-{_format_time(end_a)} and "
