@@ -112,26 +112,28 @@ def upgrade() -> None:
     op.create_index(
         "ix_tickets_assigned_to_id_created_at",
         "tickets",
-        ["assigned_to_id", "created_at"],
+        ["assigned_to_id", "created_at", "id"],
         unique=False,
     )
     op.create_index(
-        "ix_tickets_category_created_at", "tickets", ["category", "created_at"], unique=False
+        "ix_tickets_category_created_at", "tickets", ["category", "created_at", "id"], unique=False
     )
     op.create_index("ix_tickets_created_at_id", "tickets", ["created_at", "id"], unique=False)
     op.create_index(
-        "ix_tickets_priority_created_at", "tickets", ["priority", "created_at"], unique=False
-    )
-    op.create_index("ix_tickets_resolution_due_at", "tickets", ["resolution_due_at"], unique=False)
-    op.create_index(
-        "ix_tickets_status_created_at", "tickets", ["status", "created_at"], unique=False
+        "ix_tickets_priority_created_at", "tickets", ["priority", "created_at", "id"], unique=False
     )
     op.create_index(
-        "ix_tickets_status_updated_at", "tickets", ["status", "updated_at"], unique=False
+        "ix_tickets_resolution_due_at_id", "tickets", ["resolution_due_at", "id"], unique=False
+    )
+    op.create_index(
+        "ix_tickets_status_created_at", "tickets", ["status", "created_at", "id"], unique=False
+    )
+    op.create_index(
+        "ix_tickets_status_updated_at", "tickets", ["status", "updated_at", "id"], unique=False
     )
     op.create_index("ix_tickets_updated_at_id", "tickets", ["updated_at", "id"], unique=False)
     op.create_index(
-        "ix_tickets_user_id_created_at", "tickets", ["user_id", "created_at"], unique=False
+        "ix_tickets_user_id_created_at", "tickets", ["user_id", "created_at", "id"], unique=False
     )
     op.create_table(
         "ticket_activity",

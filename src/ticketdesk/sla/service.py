@@ -154,10 +154,11 @@ async def set_business_hours(
 
 
 def _field_of(error: CalendarError) -> str:
+    """The field at fault, from how the calendar begins its message (not words it quotes)."""
     message = str(error).lower()
-    if "zone" in message:
+    if message.startswith(("unknown time zone", "time zone")):
         return "timezone"
-    if "holiday" in message:
+    if message.startswith("holiday"):
         return "holidays"
     return "weekly"
 

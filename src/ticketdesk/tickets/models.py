@@ -48,13 +48,13 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_created_at_id", "created_at", "id"),
         Index("ix_tickets_updated_at_id", "updated_at", "id"),
-        Index("ix_tickets_status_created_at", "status", "created_at"),
-        Index("ix_tickets_status_updated_at", "status", "updated_at"),
-        Index("ix_tickets_user_id_created_at", "user_id", "created_at"),
-        Index("ix_tickets_assigned_to_id_created_at", "assigned_to_id", "created_at"),
-        Index("ix_tickets_priority_created_at", "priority", "created_at"),
-        Index("ix_tickets_category_created_at", "category", "created_at"),
-        Index("ix_tickets_resolution_due_at", "resolution_due_at"),
+        Index("ix_tickets_status_created_at", "status", "created_at", "id"),
+        Index("ix_tickets_status_updated_at", "status", "updated_at", "id"),
+        Index("ix_tickets_user_id_created_at", "user_id", "created_at", "id"),
+        Index("ix_tickets_assigned_to_id_created_at", "assigned_to_id", "created_at", "id"),
+        Index("ix_tickets_priority_created_at", "priority", "created_at", "id"),
+        Index("ix_tickets_category_created_at", "category", "created_at", "id"),
+        Index("ix_tickets_resolution_due_at_id", "resolution_due_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

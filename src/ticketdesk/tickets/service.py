@@ -146,15 +146,21 @@ async def list_tickets(
     if mine:
         conditions.append(Ticket.user_id == actor.id)
     base = policy.visible_tickets(actor).where(*conditions)
-    total = await session.scalar(base.with_only_columns(func.count(Ticket.id)).order_by(None))
-    page = (
-        _sorted(base, filters.sort)
-        .options(*WITH_PEOPLE)
+    total = await session.scalar(base.with_only_columns(func.count()).order_by(None)) or 0
+    offset = (filters.page - 1) * filters.page_size
+    if offset >= total:
+        return [], total
+    # Deferred join: the page's ids come from an index-only scan, deep pages included; only
+    # those rows are then read in full, with their people.
+    page_ids = (
+        _sorted(base.with_only_columns(Ticket.id), filters.sort)
         .limit(filters.page_size)
-        .offset((filters.page - 1) * filters.page_size)
+        .offset(offset)
     )
-    tickets = list((await session.scalars(page)).unique())
-    return tickets, total or 0
+    page = _sorted(select(Ticket).where(Ticket.id.in_(page_ids)), filters.sort).options(
+        *WITH_PEOPLE
+    )
+    return list((await session.scalars(page)).unique()), total
 
 
 def _conditions(actor: User, f: TicketFilters, *, now: datetime) -> list[ColumnElement[bool]]:
