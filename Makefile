@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/ticketdesk_test
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate test lint test-sqlite test-postgresql bench clean
+.PHONY: install run migrate test lint test-sqlite test-postgresql bench bench-stats clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -51,3 +51,7 @@ test-postgresql: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Benchmarks (PostgreSQL on 127.0.0.1:5432): figures, not tests. See the README's performance section.
+bench-stats: install
+	$(BIN)/python -m bench.stats_bench --tickets 1000000

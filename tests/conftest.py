@@ -23,8 +23,13 @@ from tests.factories import DEFAULT_SLA, FakeClock, People, make_people
 security.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 BACKEND = os.environ.get("TICKETDESK_TEST_DB", "sqlite")
-POSTGRES_URL = os.environ.get(
+# Each test session gets a database of its own, so that concurrent runs never collide.
+POSTGRES_SERVER = os.environ.get(
     "TICKETDESK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/ticketdesk_test"
+)
+_server = make_url(POSTGRES_SERVER)
+POSTGRES_URL = _server.set(database=f"{_server.database}_{os.getpid()}").render_as_string(
+    hide_password=False
 )
 TEST_SECRET = "test-signing-key-that-is-long-enough-for-hs256"
 
@@ -45,24 +50,24 @@ def pytest_report_header() -> str:
     return f"ticketdesk test database: {BACKEND}"
 
 
-async def _recreate_postgres(url: str) -> None:
+async def _admin_execute(url: str, statement: str) -> None:
     parsed = make_url(url)
     admin = await asyncpg.connect(
         host=parsed.host, port=parsed.port or 5432, user=parsed.username, database="postgres"
     )
     try:
-        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname=$1", parsed.database)
-        if not exists:
-            await admin.execute(f'CREATE DATABASE "{parsed.database}"')
+        await admin.execute(statement)
     finally:
         await admin.close()
-    conn = await asyncpg.connect(
-        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database=parsed.database
-    )
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    finally:
-        await conn.close()
+
+
+def _drop_statement(url: str) -> str:
+    return f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'
+
+
+async def _recreate_postgres(url: str) -> None:
+    await _admin_execute(url, _drop_statement(url))
+    await _admin_execute(url, f'CREATE DATABASE "{make_url(url).database}"')
 
 
 async def _migrate(url: str) -> None:
@@ -72,15 +77,17 @@ async def _migrate(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A freshly migrated database for this test session."""
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A freshly migrated database for this test session, dropped at its end."""
     if BACKEND == "postgresql":
         url = POSTGRES_URL
         asyncio.run(_recreate_postgres(url))
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'ticketdesk.db'}"
     asyncio.run(_migrate(url))
-    return url
+    yield url
+    if BACKEND == "postgresql":
+        asyncio.run(_admin_execute(url, _drop_statement(url)))
 
 
 async def _reset(url: str) -> None:
