@@ -66,8 +66,9 @@ def async_url(url: str) -> URL:
 def _configure_sqlite(engine: AsyncEngine) -> None:
     """Foreign keys on, WAL, a busy timeout, and write transactions that queue instead of fail.
 
-    Every transaction starts with BEGIN IMMEDIATE: a deferred transaction that later needs the
-    write lock fails at once with SQLITE_BUSY in WAL mode instead of waiting out the timeout.
+    Every writing transaction starts with BEGIN IMMEDIATE: a deferred transaction that later
+    needs the write lock fails at once with SQLITE_BUSY in WAL mode instead of waiting out the
+    timeout. Reading transactions (READ_ONLY below) begin deferred, so reads run side by side.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -82,7 +83,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -96,7 +98,22 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(parsed, pool_pre_ping=False, **kwargs)
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+READ_ONLY = "ticketdesk_read_only"
+
+
+def make_sessionmaker(
+    engine: AsyncEngine, *, read_only: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for writing, or for reading only.
+
+    Reading sessions skip the transaction round trips on PostgreSQL (autocommit) and take no
+    write lock on SQLite.
+    """
+    if read_only:
+        if engine.dialect.name == "postgresql":
+            engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            engine = engine.execution_options(**{READ_ONLY: True})
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
@@ -114,8 +131,14 @@ async def session_scope(
             raise
 
 
+READING_METHODS = frozenset({"GET", "HEAD"})
+
+
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with session_scope(request.app.state.sessionmaker) as session:
+    """GET and HEAD never write, so they get a reading session."""
+    state = request.app.state
+    reading = request.method in READING_METHODS
+    async with session_scope(state.read_sessionmaker if reading else state.sessionmaker) as session:
         yield session
 
 

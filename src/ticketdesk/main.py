@@ -59,6 +59,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = db.create_engine(settings.effective_database_url)
     app.state.engine = engine
     app.state.sessionmaker = db.make_sessionmaker(engine)
+    app.state.read_sessionmaker = db.make_sessionmaker(engine, read_only=True)
     await db.migrate(engine)
     await _bootstrap_admin(app, settings)
     runner = None
