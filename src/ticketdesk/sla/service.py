@@ -58,8 +58,15 @@ async def set_due_times(session: AsyncSession, ticket: Ticket) -> None:
     ticket.first_response_due_at = await _add(
         session, policy, start, timedelta(minutes=policy.first_response_time)
     )
-    resolution = timedelta(minutes=policy.resolution_time, seconds=ticket.sla_paused_seconds)
+    resolution = timedelta(minutes=policy.resolution_time, seconds=_paused_seconds(ticket, policy))
     ticket.resolution_due_at = await _add(session, policy, start, resolution)
+
+
+def _paused_seconds(ticket: Ticket, policy: SLAPolicy) -> int:
+    """The time paused so far, counted the way the policy counts."""
+    if policy.applies_business_hours_only:
+        return ticket.sla_paused_business_seconds
+    return ticket.sla_paused_seconds
 
 
 def pause(ticket: Ticket, now: datetime) -> None:
@@ -70,18 +77,18 @@ def pause(ticket: Ticket, now: datetime) -> None:
 async def resume(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
     """Each pause pushes the resolution due time later by the paused (business) time."""
     paused_at, ticket.sla_paused_at = ticket.sla_paused_at, None
-    policy = await policy_for(session, ticket)
-    if paused_at is None or policy is None or ticket.resolution_due_at is None:
+    if paused_at is None:
         return
-    if policy.applies_business_hours_only:
-        paused = (await calendar(session)).between(paused_at, now)
-    else:
-        paused = now - paused_at
-    seconds = int(paused.total_seconds())
-    ticket.sla_paused_seconds += seconds
-    ticket.resolution_due_at = await _add(
-        session, policy, ticket.resolution_due_at, timedelta(seconds=seconds)
-    )
+    # Both measures are kept, so a later priority change can count the pauses either way.
+    business = (await calendar(session)).between(paused_at, now)
+    ticket.sla_paused_seconds += int((now - paused_at).total_seconds())
+    ticket.sla_paused_business_seconds += int(business.total_seconds())
+    policy = await policy_for(session, ticket)
+    if policy is None or ticket.resolution_due_at is None:
+        return
+    wall = now - paused_at
+    paused = business if policy.applies_business_hours_only else wall
+    ticket.resolution_due_at = await _add(session, policy, ticket.resolution_due_at, paused)
 
 
 async def list_policies(session: AsyncSession, actor: User) -> list[SLAPolicy]:
@@ -113,6 +120,16 @@ async def set_policy(session: AsyncSession, actor: User, data: PolicyIn) -> SLAP
     access.require_super_admin(actor)
     row = await session.get(SLAPolicy, data.priority)
     assert row is not None, "the initial migration seeds a policy per priority"
+    business = data.applies_business_hours_only
+    if business is None:
+        business = row.applies_business_hours_only
+    if business:
+        field, longest = max(
+            ("first_response_time", data.first_response_time),
+            ("resolution_time", data.resolution_time),
+            key=lambda target: target[1],
+        )
+        _require_reachable(await calendar(session), longest, field=field)
     before = PolicyRead.model_validate(row).model_dump(mode="json")
     row.first_response_time = data.first_response_time
     row.resolution_time = data.resolution_time
@@ -139,6 +156,12 @@ async def set_business_hours(
         new = BusinessCalendar.from_config(data.timezone, data.weekly, data.holidays)
     except CalendarError as error:
         raise Invalid(str(error), field=_field_of(error)) from None
+    business = await session.scalars(
+        select(SLAPolicy).where(SLAPolicy.applies_business_hours_only.is_(True))
+    )
+    targets = [max(p.first_response_time, p.resolution_time) for p in business]
+    if targets:
+        _require_reachable(new, max(targets), field="weekly", idle_field="holidays")
     row = await _hours_row(session)
     before = (await calendar(session)).to_config()
     config = new.to_config()
@@ -151,6 +174,22 @@ async def set_business_hours(
     _audit(session, actor, "business_hours", dict(before), dict(config))
     await session.flush()
     return new
+
+
+def _require_reachable(
+    cal: BusinessCalendar, minutes: int, *, field: str, idle_field: str | None = None
+) -> None:
+    """A business-hours target must end at a storable instant for a ticket created now."""
+    try:
+        cal.add(clock.now(), timedelta(minutes=minutes))
+    except CalendarError as error:  # years on end without business time: the holidays
+        raise Invalid(
+            f"{minutes} business minutes cannot be counted: {error}", field=idle_field or field
+        ) from None
+    except (OverflowError, ValueError):
+        raise Invalid(
+            f"{minutes} business minutes of this calendar end after the year 9999", field=field
+        ) from None
 
 
 def _field_of(error: CalendarError) -> str:

@@ -59,8 +59,8 @@ async def overview(
     query = select(*(c.label(name) for name, c in columns.items()))
     if start is not None:
         query = query.where(t.created_at >= _day_start(start))
-    if end is not None:
-        query = query.where(t.created_at < _day_start(end) + timedelta(days=1))
+    if end is not None and end < date.max:  # the last date there is has no day after it
+        query = query.where(t.created_at < _day_start(end + timedelta(days=1)))
     row = (await session.execute(query)).mappings().one()
     return {
         "total_tickets": row["total"],

@@ -9,12 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ticketdesk import clock
 from ticketdesk.auth import policy
 from ticketdesk.auth.models import User
-from ticketdesk.errors import Conflict, NotFound
+from ticketdesk.errors import Conflict, Invalid, NotFound
 from ticketdesk.tickets import service as tickets
 from ticketdesk.tickets import workflow
 from ticketdesk.tickets.assignment import assign, staff_member
 from ticketdesk.tickets.models import Ticket
-from ticketdesk.tickets.schemas import BulkIn, BulkResult
+from ticketdesk.tickets.schemas import MAX_TAGS, BulkIn, BulkResult
 from ticketdesk.tickets.transition import apply_status, not_allowed_message
 
 
@@ -41,6 +41,13 @@ async def run_bulk(session: AsyncSession, actor: User, data: BulkIn) -> BulkResu
         ]
         if refused:
             raise Conflict(f"status change not allowed for tickets: {'; '.join(refused)}")
+    if data.action == "update" and data.add_tags:
+        crowded = [t.id for t in found if len(_new_tags(t, data)) > MAX_TAGS]
+        if crowded:
+            raise Invalid(
+                f"tickets would have more than {MAX_TAGS} tags: {', '.join(map(str, crowded))}",
+                field="add_tags",
+            )
     assignee = None
     if data.action == "assign" and data.assigned_to_id is not None:
         assignee = await staff_member(session, data.assigned_to_id)
@@ -64,9 +71,16 @@ async def _update(
 ) -> bool:
     changes: dict[str, Any] = data.model_dump(include={"priority", "category"}, exclude_unset=True)
     if data.add_tags is not None or data.remove_tags is not None:
-        removed = set(data.remove_tags or ())
-        kept = [tag for tag in ticket.tag_list if tag not in removed]
-        changes["tags"] = list(
-            dict.fromkeys(kept + [t for t in data.add_tags or () if t not in removed])
-        )
+        changes["tags"] = _new_tags(ticket, data)
     return await tickets.apply_changes(session, actor, ticket, changes, now=now)
+
+
+def _new_tags(ticket: Ticket, data: BulkIn) -> list[str]:
+    """The ticket's tags less `remove_tags`, then `add_tags` appended; order kept, no repeats.
+
+    A tag in both lists is removed. The result obeys the same limit as a ticket's own tags
+    (MAX_TAGS), which run_bulk checks for every ticket before changing any.
+    """
+    removed = set(data.remove_tags or ())
+    kept = [tag for tag in ticket.tag_list if tag not in removed]
+    return list(dict.fromkeys(kept + [t for t in data.add_tags or () if t not in removed]))

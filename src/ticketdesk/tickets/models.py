@@ -69,8 +69,8 @@ class Ticket(Base):
     # Normalized, comma-separated; ticket_tags holds the same tags one row each for filtering.
     tags: Mapped[str] = mapped_column(Text, default="")
     is_internal: Mapped[bool] = mapped_column(Boolean, default=False)
-    comments_count: Mapped[int] = mapped_column(Integer, default=0)
-    public_comments_count: Mapped[int] = mapped_column(Integer, default=0)
+    comments_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    public_comments_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -78,9 +78,10 @@ class Ticket(Base):
     resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set while the ticket waits on the customer: the resolution clock is paused since then.
     sla_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Paused time so far (business or wall-clock seconds, as the policy counts), kept so that
-    # a priority change can recompute the resolution due time without losing the pauses.
-    sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    # Paused time so far, in wall-clock and in business seconds, kept so that a priority change
+    # can recompute the resolution due time without losing the pauses, whichever way it counts.
+    sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sla_paused_business_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -41,6 +41,7 @@ async def create_ticket(session: AsyncSession, actor: User, data: TicketCreate) 
         comments_count=0,
         public_comments_count=0,
         sla_paused_seconds=0,
+        sla_paused_business_seconds=0,
         created_at=now,
         updated_at=now,
     )
@@ -192,7 +193,7 @@ def _conditions(actor: User, f: TicketFilters, *, now: datetime) -> list[ColumnE
         )
     if f.created_from:
         conditions.append(Ticket.created_at >= _day_start(f.created_from))
-    if f.created_to:
+    if f.created_to and f.created_to < date.max:  # the last date there is has no day after it
         conditions.append(Ticket.created_at < _day_start(f.created_to) + timedelta(days=1))
     if f.sla == "breached":
         conditions.append(breach.breached_condition(now))
