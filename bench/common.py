@@ -135,18 +135,66 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
     return seconds
 
 
+def _status_kib(pid: int, field: str) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return None
+
+
 def peak_rss_mib(pids: list[int]) -> dict[int, float]:
-    """VmHWM (peak resident set since the process started) of each process, in MiB."""
-    peaks = {}
-    for pid in pids:
+    """VmHWM (peak resident set since start or the last `reset_peak_rss`) of each process."""
+    peaks = {pid: _status_kib(pid, "VmHWM") for pid in pids}
+    return {pid: kib / 1024 for pid, kib in peaks.items() if kib is not None}
+
+
+def rss_mib(pids: list[int]) -> dict[int, float]:
+    """VmRSS (resident set now) of each process, in MiB."""
+    sizes = {pid: _status_kib(pid, "VmRSS") for pid in pids}
+    return {pid: kib / 1024 for pid, kib in sizes.items() if kib is not None}
+
+
+def reset_peak_rss(pids: list[int]) -> bool:
+    """Restart each process's VmHWM from its current RSS (proc(5), clear_refs 5)."""
+    try:
+        for pid in pids:
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def connections_by_pid(pids: list[int], port: int) -> dict[int, int]:
+    """How many established TCP connections to `port` each process holds (/proc/net/tcp*)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            status = Path(f"/proc/{pid}/status").read_text()
+            lines = Path(table).read_text().splitlines()[1:]
         except OSError:
             continue
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                peaks[pid] = int(line.split()[1]) / 1024
-    return peaks
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                inodes.add(f"socket:[{fields[9]}]")
+    counts = {}
+    for pid in pids:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        counts[pid] = sum(1 for fd in fds if _readlink(fd) in inodes)
+    return counts
+
+
+def _readlink(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ""
 
 
 def login(base: str, email: str, password: str) -> dict[str, str]:

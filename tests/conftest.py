@@ -2,6 +2,7 @@
 running the migrations once per session and emptied before every test."""
 
 import asyncio
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,11 +14,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from tests.factories import DEFAULT_SLA, FakeClock, People, make_people
 from ticketdesk import clock, db
 from ticketdesk.auth import security
 from ticketdesk.config import Settings
 from ticketdesk.main import create_app
-from tests.factories import DEFAULT_SLA, FakeClock, People, make_people
 
 # The same algorithm with a low cost, so that creating users in tests is quick.
 security.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -41,6 +42,18 @@ DATA_TABLES = (
     "ticket_tags",
     "tickets",
     "ticket_number_counters",
+    "settings_audit",
+    "users",
+)
+OFFICE_WEEK = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")} | {
+    "sat": [],
+    "sun": [],
+}
+SERIAL_TABLES = (
+    "ticket_activity",
+    "ticket_status_history",
+    "ticket_comments",
+    "tickets",
     "settings_audit",
     "users",
 )
@@ -93,11 +106,14 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 async def _reset(url: str) -> None:
     engine = db.create_engine(url)
     async with engine.begin() as conn:
+        # DELETE is far quicker than TRUNCATE on a handful of rows.
+        for table in DATA_TABLES:
+            await conn.execute(text(f"DELETE FROM {table}"))
         if conn.dialect.name == "postgresql":
-            await conn.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in DATA_TABLES:
-                await conn.execute(text(f"DELETE FROM {table}"))
+            for table in SERIAL_TABLES:
+                await conn.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 1, false)")
+                )
         for priority, (first, resolution) in DEFAULT_SLA.items():
             await conn.execute(
                 text(
@@ -108,9 +124,7 @@ async def _reset(url: str) -> None:
             )
         await conn.execute(
             text("UPDATE business_hours SET timezone='UTC', weekly=:w, holidays='[]'"),
-            {"w": '{"mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]], '
-             '"wed": [["09:00", "17:00"]], "thu": [["09:00", "17:00"]], '
-             '"fri": [["09:00", "17:00"]], "sat": [], "sun": []}'},
+            {"w": json.dumps(OFFICE_WEEK)},
         )
     await engine.dispose()
 

@@ -4,10 +4,12 @@ import asyncio
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from ticketdesk import db, jobs
 from ticketdesk.auth import service as accounts
 from ticketdesk.auth.models import Role
+from ticketdesk.auth.schemas import UserCreate
 from ticketdesk.config import get_settings
 from ticketdesk.errors import DomainError
 
@@ -55,16 +57,25 @@ def create_user(
     role: Annotated[Role, typer.Option()] = Role.INDIVIDUAL,
     name: Annotated[str, typer.Option()] = "",
 ) -> None:
-    """Create a user with any role (migrates the database first)."""
-    if len(password) < 8:
-        raise typer.BadParameter("at least 8 characters", param_hint="--password")
+    """Create a user with any role (migrates the database first); the API's rules apply."""
+    try:
+        data = UserCreate(email=email, password=password, full_name=name or email, role=role)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        field = str(problem["loc"][0])
+        hint = "--name" if field == "full_name" else f"--{field}"
+        raise typer.BadParameter(problem["msg"], param_hint=hint) from None
 
     async def _run() -> None:
         engine = db.create_engine(get_settings().effective_database_url)
         await db.migrate(engine)
         async with db.session_scope(db.make_sessionmaker(engine)) as session:
             user = await accounts.create_user(
-                session, email=email, password=password, full_name=name or email, role=role
+                session,
+                email=data.email,
+                password=data.password,
+                full_name=data.full_name,
+                role=data.role,
             )
         await engine.dispose()
         typer.echo(f"created user {user.id} <{user.email}> as {user.role}")
@@ -85,6 +96,7 @@ def run_jobs(
 
     async def _run() -> None:
         engine = db.create_engine(settings.effective_database_url)
+        await db.migrate(engine)
         sessionmaker = db.make_sessionmaker(engine)
         try:
             if once:

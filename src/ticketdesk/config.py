@@ -1,5 +1,7 @@
 """Settings from the environment (`TICKETDESK_*`), read once per process."""
 
+import contextlib
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -31,15 +33,30 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.data_dir / 'ticketdesk.db'}"
 
     def signing_key(self) -> str:
-        """The configured key, else one generated once and kept in the data folder."""
+        """The configured key, else one generated once and kept in the data folder.
+
+        Several processes (`--workers`) may start at once: the key is written to a private
+        temporary file and then linked into place, which fails if another process got there
+        first, so every process ends up reading the one complete key that won.
+        """
         if self.secret_key:
             return self.secret_key
         path = self.data_dir / "secret_key"
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+            temporary = self.data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(8)}"
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with os.fdopen(descriptor, "w") as file:
+                    file.write(secrets.token_urlsafe(48))
+                with contextlib.suppress(FileExistsError):
+                    os.link(temporary, path)
+            finally:
+                temporary.unlink()
+        key = path.read_text().strip()
+        if not key:
+            raise RuntimeError(f"the signing key file {path} is empty")
+        return key
 
 
 @lru_cache

@@ -2,11 +2,14 @@
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -91,6 +94,19 @@ def _render_domain_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(content, status_code=exc.status_code, headers=headers)
 
 
+class _AsciiJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped: a rejected input may hold text UTF-8 cannot encode."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def _render_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 shape, safe for any input the client sent (lone surrogates included)."""
+    assert isinstance(exc, RequestValidationError)
+    return _AsciiJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+
+
 def _render_integrity_error(_request: Request, _exc: Exception) -> JSONResponse:
     """A unique or foreign-key constraint hit by a concurrent change: nothing was written."""
     return JSONResponse({"detail": "conflicting change, please retry"}, status_code=409)
@@ -113,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.login_throttle = LoginThrottle(settings.login_attempts_per_minute)
     app.add_exception_handler(DomainError, _render_domain_error)
     app.add_exception_handler(IntegrityError, _render_integrity_error)
+    app.add_exception_handler(RequestValidationError, _render_validation_error)
     routers = (auth_router, users_router, sla_router, stats_router, tickets_router, comments_router)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

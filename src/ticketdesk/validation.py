@@ -7,6 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 MAX_ID = 2**31 - 1
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# In JSON bodies an id must be a number: not "5", not true.
+BodyId = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
 
 
 def lower_enum(value: object) -> object:
@@ -15,9 +17,14 @@ def lower_enum(value: object) -> object:
 
 
 def no_nul(value: str) -> str:
-    """NUL characters cannot be stored in PostgreSQL text."""
+    """NUL characters cannot be stored in PostgreSQL text; lone surrogates (JSON "\ud800")
+    are not UTF-8 and cannot be stored anywhere."""
     if "\x00" in value:
         raise ValueError("may not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("may not contain unpaired surrogate characters") from None
     return value
 
 

@@ -21,13 +21,13 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+$")
 def _email(value: str) -> str:
     if not EMAIL_PATTERN.match(value):
         raise ValueError("not a valid email address")
-    return value.lower()
+    return no_nul(value).lower()
 
 
 Email = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=320), AfterValidator(_email)
 ]
-Password = Annotated[str, Field(min_length=8, max_length=256)]
+Password = Annotated[str, Field(min_length=8, max_length=256), AfterValidator(no_nul)]
 FullName = Annotated[str, text(200), AfterValidator(no_nul)]
 AnyRole = Annotated[Role, BeforeValidator(lower_enum)]
 SelfServiceRole = Annotated[Literal["individual", "enterprise"], BeforeValidator(lower_enum)]
@@ -55,7 +55,7 @@ class UserUpdate(NoNulls):
 
 class LoginIn(Strict):
     email: Email
-    password: Annotated[str, Field(min_length=1, max_length=256)]
+    password: Annotated[str, Field(min_length=1, max_length=256), AfterValidator(no_nul)]
 
 
 class TokenOut(BaseModel):

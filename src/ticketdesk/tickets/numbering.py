@@ -6,6 +6,7 @@ writer), so numbers never collide, and a rolled-back create gives its number bac
 numbers of a day run consecutively.
 """
 
+import re
 from datetime import date
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ticketdesk.tickets.models import TicketNumberCounter
 
 PREFIX = "TKT"
+NUMBER_PATTERN = re.compile(rf"{PREFIX}-[0-9]{{8}}-[0-9]{{4,9}}")
 
 
 def format_number(day: date, value: int) -> str:

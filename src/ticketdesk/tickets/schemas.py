@@ -13,7 +13,7 @@ from pydantic import (
 
 from ticketdesk.sla import breach
 from ticketdesk.tickets.models import Category, Priority, Status, Ticket
-from ticketdesk.validation import MAX_ID, Id, NoNulls, Strict, lower_enum, no_nul, text
+from ticketdesk.validation import MAX_ID, BodyId, Id, NoNulls, Strict, lower_enum, no_nul, text
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 50
@@ -51,7 +51,7 @@ class TicketCreate(NoNulls):
     priority: PriorityIn = Priority.MEDIUM
     category: CategoryIn = Category.GENERAL_INQUIRY
     tags: Tags = Field(default_factory=list)
-    user_id: Id | None = None
+    user_id: BodyId | None = None
     is_internal: bool | None = None
 
 
@@ -153,7 +153,7 @@ class TicketFilters(BaseModel):
     ) = None
     created_from: date | None = None
     created_to: date | None = None
-    sla: Literal["breached"] | None = None
+    sla: Annotated[Literal["breached"], BeforeValidator(lower_enum)] | None = None
     sort: Annotated[SortKey, BeforeValidator(lower_enum)] = "-created_at"
     page: int = Field(default=1, ge=1)
     page_size: int = Field(default=20, ge=1, le=100)
@@ -206,7 +206,7 @@ class StatusChange(NoNulls):
 
 
 class AssignIn(Strict):
-    assigned_to_id: Id | None
+    assigned_to_id: BodyId | None
     note: Note | None = None
 
 
@@ -250,9 +250,9 @@ REQUIRED_FIELDS: dict[str, frozenset[str]] = {
 
 
 class BulkIn(Strict):
-    ticket_ids: Annotated[list[Id], Field(min_length=1, max_length=500)]
+    ticket_ids: Annotated[list[BodyId], Field(min_length=1, max_length=500)]
     action: Annotated[BulkAction, BeforeValidator(lower_enum)]
-    assigned_to_id: Id | None = None
+    assigned_to_id: BodyId | None = None
     status: StatusIn | None = None
     note: Note | None = None
     priority: PriorityIn | None = None

@@ -71,12 +71,12 @@ async def get_ticket(
 ) -> Ticket:
     """By numeric id or ticket number; a ticket the actor may not see is not found."""
     query = policy.visible_tickets(actor).options(*WITH_PEOPLE)
-    if ref.isdigit():
-        if int(ref) > MAX_ID:
-            raise NotFound("ticket not found")
+    if ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID:
         query = query.where(Ticket.id == int(ref))
-    else:
+    elif numbering.NUMBER_PATTERN.fullmatch(ref.upper()):
         query = query.where(Ticket.ticket_number == ref.upper())
+    else:
+        raise NotFound("ticket not found")
     if for_update:
         query = query.with_for_update(of=Ticket)
     ticket = await session.scalar(query)
@@ -147,7 +147,8 @@ async def list_tickets(
     if mine:
         conditions.append(Ticket.user_id == actor.id)
     base = policy.visible_tickets(actor).where(*conditions)
-    total = await session.scalar(base.with_only_columns(func.count()).order_by(None)) or 0
+    counting = base.with_only_columns(func.count()).select_from(Ticket).order_by(None)
+    total = await session.scalar(counting) or 0
     offset = (filters.page - 1) * filters.page_size
     if offset >= total:
         return [], total

@@ -6,9 +6,9 @@ from ticketdesk import clock
 from ticketdesk.auth import policy
 from ticketdesk.auth.models import User
 from ticketdesk.comments import service as comments
-from ticketdesk.errors import Forbidden
+from ticketdesk.errors import Forbidden, Invalid
 from ticketdesk.tickets import service as tickets
-from ticketdesk.tickets.models import Ticket
+from ticketdesk.tickets.models import Status, Ticket
 from ticketdesk.tickets.schemas import StatusChange
 from ticketdesk.tickets.transition import apply_status
 
@@ -25,6 +25,8 @@ async def change_status(
         raise Forbidden("customers may only close a resolved ticket or reopen their own ticket")
     if change.is_resolution and not policy.is_staff(actor):
         raise Forbidden("only support staff may mark a resolution")
+    if change.is_resolution and change.status not in (Status.RESOLVED, Status.CLOSED):
+        raise Invalid("is_resolution goes with status resolved or closed", field="is_resolution")
     now = clock.now()
     await apply_status(session, actor, ticket, change.status, now=now, note=change.note)
     if change.is_resolution and change.note:

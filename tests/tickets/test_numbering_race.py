@@ -1,0 +1,125 @@
+"""Ticket numbers under real concurrency: 60 creates at once against a real server process."""
+
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import TEST_SECRET
+
+PARALLEL = 60
+STARTUP_TIMEOUT = 60.0
+TICKETDESK = str(Path(sys.executable).with_name("ticketdesk"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A `ticketdesk serve` process on the test database; yields its base URL once ready."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "TICKETDESK_DATABASE_URL": database_url,
+        "TICKETDESK_SECRET_KEY": TEST_SECRET,
+        "TICKETDESK_JOBS_INTERVAL_SECONDS": "0",
+        "TICKETDESK_DATA_DIR": str(tmp_path),
+    }
+    process = subprocess.Popen(
+        [TICKETDESK, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # uvicorn logs to stderr; a reader thread keeps the pipe drained and reports startup,
+    # so waiting needs no polling loop. "Uvicorn running on" comes after the socket is bound
+    # ("Application startup complete" comes before): the port is really this process's.
+    lines: queue.Queue[str | None] = queue.Queue()
+    log: list[str] = []
+
+    def _read() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            log.append(line)
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=_read, daemon=True).start()
+    try:
+        while True:
+            try:
+                line = lines.get(timeout=STARTUP_TIMEOUT)
+            except queue.Empty:
+                pytest.fail(f"server did not start in {STARTUP_TIMEOUT}s:\n{''.join(log)}")
+            if line is None:
+                pytest.fail(f"server exited with {process.wait()}:\n{''.join(log)}")
+            if f"Uvicorn running on http://127.0.0.1:{port}" in line:
+                break
+        base = f"http://127.0.0.1:{port}"
+        ready = httpx.get(f"{base}/readyz", timeout=10)
+        assert ready.status_code == 200, ready.text
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.server
+def test_parallel_creates_get_distinct_consecutive_numbers(server: str) -> None:
+    api = f"{server}/api/v1"
+    account = {"email": "racer@example.com", "password": "race-password", "full_name": "Racer"}
+    assert httpx.post(f"{api}/auth/register", json=account, timeout=30).status_code == 201
+    login = httpx.post(
+        f"{api}/auth/login",
+        json={"email": account["email"], "password": account["password"]},
+        timeout=30,
+    )
+    assert login.status_code == 200, login.text
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+    barrier = threading.Barrier(PARALLEL)
+
+    def create(n: int) -> httpx.Response:
+        with httpx.Client(timeout=120) as http:
+            barrier.wait(timeout=60)
+            body = {"subject": f"Race {n}", "description": "All at once"}
+            return http.post(f"{api}/tickets/", json=body, headers=headers)
+
+    day_before = datetime.now(UTC).date()
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        responses = list(pool.map(create, range(PARALLEL)))
+    day_after = datetime.now(UTC).date()
+    if day_before != day_after:
+        pytest.skip("the UTC day changed during the race")
+
+    assert [r.status_code for r in responses] == [201] * PARALLEL, [
+        r.text for r in responses if r.status_code != 201
+    ]
+    numbers = sorted(r.json()["ticket_number"] for r in responses)
+    assert len(set(numbers)) == PARALLEL
+    assert numbers == [f"TKT-{day_before:%Y%m%d}-{n:04d}" for n in range(1, PARALLEL + 1)]
+    assert sorted(r.json()["subject"] for r in responses) == sorted(
+        f"Race {n}" for n in range(PARALLEL)
+    )
+    # Every ticket is really there, once.
+    listed = httpx.get(f"{api}/tickets/my", params={"page_size": 100}, headers=headers, timeout=30)
+    assert listed.headers["X-Total-Count"] == str(PARALLEL)
+    assert sorted(t["ticket_number"] for t in listed.json()) == numbers
