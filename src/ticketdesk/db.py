@@ -93,8 +93,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(parsed, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    # Enough pooled connections for a worker's concurrent requests: opening a PostgreSQL
+    # connection costs more than most requests.
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 10)
     return create_async_engine(parsed, pool_pre_ping=False, **kwargs)
 
 

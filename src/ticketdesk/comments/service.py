@@ -77,7 +77,7 @@ async def add_comment(
     session: AsyncSession, actor: User, ref: str, data: CommentCreate
 ) -> TicketComment:
     """The comment and every status change it causes are written together, or not at all."""
-    ticket = await tickets.get_ticket(session, actor, ref, for_update=True)
+    ticket = await tickets.get_ticket(session, actor, ref, for_update=True, with_people=False)
     staff = policy.is_staff(actor)
     if not staff and (data.is_internal or data.is_resolution):
         raise Forbidden("only support staff may write internal notes or resolutions")
@@ -104,7 +104,7 @@ async def add_comment(
 
 async def list_comments(session: AsyncSession, actor: User, ref: str) -> list[TicketComment]:
     """Oldest first; customers never receive internal notes."""
-    ticket = await tickets.get_ticket(session, actor, ref)
+    ticket = await tickets.get_ticket(session, actor, ref, with_people=False)
     query = (
         select(TicketComment)
         .where(TicketComment.ticket_id == ticket.id)
@@ -120,7 +120,7 @@ async def edit_comment(
     session: AsyncSession, actor: User, ref: str, comment_id: int, text: str
 ) -> TicketComment:
     """Only the author edits; the old text stays in the ticket's activity trail."""
-    ticket = await tickets.get_ticket(session, actor, ref, for_update=True)
+    ticket = await tickets.get_ticket(session, actor, ref, for_update=True, with_people=False)
     query = (
         select(TicketComment)
         .where(TicketComment.id == comment_id, TicketComment.ticket_id == ticket.id)

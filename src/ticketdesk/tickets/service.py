@@ -29,8 +29,8 @@ async def create_ticket(session: AsyncSession, actor: User, data: TicketCreate) 
     owner = actor if data.user_id is None else await _owner(session, data.user_id)
     now = clock.now()
     ticket = Ticket(
-        ticket_number=await numbering.next_number(session, now.date()),
-        user_id=owner.id,
+        creator=owner,
+        assignee=None,
         subject=data.subject,
         description=data.description,
         status=Status.OPEN,
@@ -46,12 +46,13 @@ async def create_ticket(session: AsyncSession, actor: User, data: TicketCreate) 
         updated_at=now,
     )
     await sla.set_due_times(session, ticket)
+    # The number comes last: its counter row stays locked until the commit, so everything
+    # that can run before taking it does.
+    ticket.ticket_number = await numbering.next_number(session, now.date())
     session.add(ticket)
     await session.flush()
-    ticket.creator, ticket.assignee = owner, None
     _add_tag_rows(session, ticket, data.tags)
     add_activity(session, ticket, actor, "created", now=now)
-    await session.flush()
     return ticket
 
 
@@ -67,10 +68,20 @@ def _add_tag_rows(session: AsyncSession, ticket: Ticket, tags: list[str]) -> Non
 
 
 async def get_ticket(
-    session: AsyncSession, actor: User, ref: str, *, for_update: bool = False
+    session: AsyncSession,
+    actor: User,
+    ref: str,
+    *,
+    for_update: bool = False,
+    with_people: bool = True,
 ) -> Ticket:
-    """By numeric id or ticket number; a ticket the actor may not see is not found."""
-    query = policy.visible_tickets(actor).options(*WITH_PEOPLE)
+    """By numeric id or ticket number; a ticket the actor may not see is not found.
+
+    `with_people` loads the creator and the assignee, which the ticket's representation shows.
+    """
+    query = policy.visible_tickets(actor)
+    if with_people:
+        query = query.options(*WITH_PEOPLE)
     if ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID:
         query = query.where(Ticket.id == int(ref))
     elif numbering.NUMBER_PATTERN.fullmatch(ref.upper()):
@@ -87,7 +98,7 @@ async def get_ticket(
 
 async def staff_ticket(session: AsyncSession, actor: User, ref: str) -> Ticket:
     """A ticket for a staff-only view: 404 if the actor cannot see it, 403 if not staff."""
-    ticket = await get_ticket(session, actor, ref)
+    ticket = await get_ticket(session, actor, ref, with_people=False)
     policy.require_staff(actor)
     return ticket
 
