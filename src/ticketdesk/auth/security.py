@@ -1,6 +1,7 @@
 """Password hashing (argon2) and access tokens (HS256 JWT)."""
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import jwt
 from argon2 import PasswordHasher
@@ -36,6 +37,17 @@ def issue_token(user_id: int, *, key: str, now: datetime, lifetime: timedelta) -
 
 def read_token(token: str, *, key: str, now: datetime) -> int | None:
     """The user id a valid token names, or None (bad signature, expired, other algorithm)."""
+    verified = _verify(token, key)
+    if verified is None:
+        return None
+    user_id, expires = verified
+    return user_id if expires > now.timestamp() else None
+
+
+@lru_cache(maxsize=4096)
+def _verify(token: str, key: str) -> tuple[int, float] | None:
+    """Signature and claims, checked once per token: the answer never changes, only the
+    clock does, so expiry is left to the caller."""
     try:
         claims = jwt.decode(
             token,
@@ -43,10 +55,8 @@ def read_token(token: str, *, key: str, now: datetime) -> int | None:
             algorithms=[ALGORITHM],
             options={"require": ["sub", "exp"], "verify_exp": False, "verify_iat": False},
         )
-        if claims["exp"] <= now.timestamp():
-            return None
-        user_id = int(claims["sub"])
+        user_id, expires = int(claims["sub"]), float(claims["exp"])
     except (jwt.PyJWTError, ValueError, TypeError):
         return None
     # An id the database cannot hold names nobody (and must not reach the query).
-    return user_id if 1 <= user_id <= MAX_ID else None
+    return (user_id, expires) if 1 <= user_id <= MAX_ID else None

@@ -1,6 +1,6 @@
 """Accounts: registration, login, user management, the bootstrap admin."""
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,9 +51,12 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
     return user
 
 
+# Built once: this runs on every authenticated request.
+_ACTIVE_USER = select(User).where(User.id == bindparam("user_id"), User.is_active.is_(True))
+
+
 async def active_user(session: AsyncSession, user_id: int) -> User | None:
-    user = await session.get(User, user_id)
-    return user if user is not None and user.is_active else None
+    return await session.scalar(_ACTIVE_USER, {"user_id": user_id})
 
 
 async def admin_create_user(session: AsyncSession, actor: User, data: UserCreate) -> User:
