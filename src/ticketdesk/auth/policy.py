@@ -1,6 +1,6 @@
 """Who may see or do what. Visibility is a WHERE clause; actions are small predicates."""
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 
 from ticketdesk.auth.models import STAFF_ROLES, Role, User
 from ticketdesk.errors import Forbidden
@@ -16,10 +16,14 @@ def is_staff(user: User) -> bool:
 
 def visible_tickets(actor: User) -> Select[Ticket]:
     """Customers see their own tickets, except the staff-only ones; staff see all."""
-    query = select(Ticket)
-    if not is_staff(actor):
-        query = query.where(Ticket.user_id == actor.id, Ticket.is_internal.is_(False))
-    return query
+    return select(Ticket).where(*ticket_visibility(actor))
+
+
+def ticket_visibility(actor: User) -> list[ColumnElement[bool]]:
+    """The WHERE clause of `visible_tickets`, for queries that select other columns."""
+    if is_staff(actor):
+        return []
+    return [Ticket.user_id == actor.id, Ticket.is_internal.is_(False)]
 
 
 def require_staff(actor: User) -> None:

@@ -90,7 +90,28 @@ class Ticket(Base):
 
     @property
     def tag_list(self) -> list[str]:
-        return self.tags.split(",") if self.tags else []
+        return split_tags(self.tags)
+
+    # The same names as the columns of service.TICKET_VIEW, so that one presenter reads both.
+    @property
+    def creator_name(self) -> str:
+        return self.creator.full_name
+
+    @property
+    def creator_email(self) -> str:
+        return self.creator.email
+
+    @property
+    def assigned_to_name(self) -> str | None:
+        return self.assignee.full_name if self.assignee else None
+
+    @property
+    def assigned_to_email(self) -> str | None:
+        return self.assignee.email if self.assignee else None
+
+
+def split_tags(tags: str) -> list[str]:
+    return tags.split(",") if tags else []
 
 
 class TicketTag(Base):

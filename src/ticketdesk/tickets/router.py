@@ -10,7 +10,6 @@ from ticketdesk.db import SessionDep
 from ticketdesk.tickets import assignment, bulk, status
 from ticketdesk.tickets import history as trail
 from ticketdesk.tickets import service as tickets
-from ticketdesk.tickets.models import Ticket
 from ticketdesk.tickets.schemas import (
     ActivityRead,
     AssignIn,
@@ -22,6 +21,7 @@ from ticketdesk.tickets.schemas import (
     TicketFilters,
     TicketRead,
     TicketUpdate,
+    TicketView,
     ticket_read,
 )
 
@@ -29,7 +29,7 @@ router = APIRouter(prefix="/tickets", tags=["tickets"])
 Filters = Annotated[TicketFilters, Query()]
 
 
-def present(ticket: Ticket, viewer: User) -> TicketRead:
+def present(ticket: TicketView, viewer: User) -> TicketRead:
     return ticket_read(ticket, staff=policy.is_staff(viewer), now=clock.now())
 
 
@@ -79,7 +79,7 @@ async def bulk_operation(session: SessionDep, actor: CurrentUser, data: BulkIn) 
 @router.get("/{ref}")
 async def get_ticket(session: SessionDep, actor: CurrentUser, ref: str) -> TicketRead:
     """By numeric id or by ticket number (TKT-20250106-0001)."""
-    return present(await tickets.get_ticket(session, actor, ref), actor)
+    return present(await tickets.read_ticket(session, actor, ref), actor)
 
 
 @router.patch("/{ref}")

@@ -1,11 +1,12 @@
 """Tickets: create, read, edit, list."""
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, case, delete, func, or_, select
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from ticketdesk import clock
 from ticketdesk.auth import policy
@@ -20,6 +21,20 @@ from ticketdesk.tickets.schemas import TicketCreate, TicketFilters, TicketUpdate
 from ticketdesk.validation import MAX_ID
 
 WITH_PEOPLE = (joinedload(Ticket.creator), joinedload(Ticket.assignee))
+
+_creator, _assignee = aliased(User), aliased(User)
+# Tickets for reading only, as plain rows (no ORM objects): what lists and reads present.
+TICKET_VIEW = (
+    select(
+        *Ticket.__table__.c,
+        _creator.full_name.label("creator_name"),
+        _creator.email.label("creator_email"),
+        _assignee.full_name.label("assigned_to_name"),
+        _assignee.email.label("assigned_to_email"),
+    )
+    .join(_creator, _creator.id == Ticket.user_id)
+    .outerjoin(_assignee, _assignee.id == Ticket.assigned_to_id)
+)
 
 
 async def create_ticket(session: AsyncSession, actor: User, data: TicketCreate) -> Ticket:
@@ -67,6 +82,15 @@ def _add_tag_rows(session: AsyncSession, ticket: Ticket, tags: list[str]) -> Non
     session.add_all(TicketTag(ticket_id=ticket.id, tag=tag) for tag in tags)
 
 
+def _by_ref(ref: str) -> ColumnElement[bool]:
+    """By numeric id or ticket number; anything else names no ticket."""
+    if ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID:
+        return Ticket.id == int(ref)
+    if numbering.NUMBER_PATTERN.fullmatch(ref.upper()):
+        return Ticket.ticket_number == ref.upper()
+    raise NotFound("ticket not found")
+
+
 async def get_ticket(
     session: AsyncSession,
     actor: User,
@@ -75,25 +99,28 @@ async def get_ticket(
     for_update: bool = False,
     with_people: bool = True,
 ) -> Ticket:
-    """By numeric id or ticket number; a ticket the actor may not see is not found.
+    """The ticket to act on; one the actor may not see is not found.
 
     `with_people` loads the creator and the assignee, which the ticket's representation shows.
     """
-    query = policy.visible_tickets(actor)
+    query = policy.visible_tickets(actor).where(_by_ref(ref))
     if with_people:
         query = query.options(*WITH_PEOPLE)
-    if ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID:
-        query = query.where(Ticket.id == int(ref))
-    elif numbering.NUMBER_PATTERN.fullmatch(ref.upper()):
-        query = query.where(Ticket.ticket_number == ref.upper())
-    else:
-        raise NotFound("ticket not found")
     if for_update:
         query = query.with_for_update(of=Ticket)
     ticket = await session.scalar(query)
     if ticket is None:
         raise NotFound("ticket not found")
     return ticket
+
+
+async def read_ticket(session: AsyncSession, actor: User, ref: str) -> Row[Any]:
+    """The ticket with its people's names, for reading only (a row, not an ORM object)."""
+    query = TICKET_VIEW.where(_by_ref(ref), *policy.ticket_visibility(actor))
+    row = cast("Row[Any] | None", (await session.execute(query)).first())
+    if row is None:
+        raise NotFound("ticket not found")
+    return row
 
 
 async def staff_ticket(session: AsyncSession, actor: User, ref: str) -> Ticket:
@@ -152,7 +179,7 @@ async def _apply_field(
 
 async def list_tickets(
     session: AsyncSession, actor: User, filters: TicketFilters, *, mine: bool = False
-) -> tuple[list[Ticket], int]:
+) -> tuple[list[Row[Any]], int]:
     """One page of the tickets the actor may see, and the total across all pages."""
     conditions = _conditions(actor, filters, now=clock.now())
     if mine:
@@ -170,10 +197,8 @@ async def list_tickets(
         .limit(filters.page_size)
         .offset(offset)
     )
-    page = _sorted(select(Ticket).where(Ticket.id.in_(page_ids)), filters.sort).options(
-        *WITH_PEOPLE
-    )
-    return list((await session.scalars(page)).unique()), total
+    page = _sorted(TICKET_VIEW.where(Ticket.id.in_(page_ids)), filters.sort)
+    return list(await session.execute(page)), total
 
 
 def _conditions(actor: User, f: TicketFilters, *, now: datetime) -> list[ColumnElement[bool]]:
