@@ -1,16 +1,19 @@
 from pydantic import BaseModel
 
 
-class Overview(BaseModel):
-    """Times in hours; compliance in percent; null when there is nothing to average."""
-
-    total_tickets: int
+class StatusCounts(BaseModel):
     open_tickets: int
     in_progress_tickets: int
     waiting_on_customer_tickets: int
     resolved_tickets: int
     closed_tickets: int
     reopened_tickets: int
+
+
+class Overview(StatusCounts):
+    """Times in hours; compliance in percent; null when there is nothing to average."""
+
+    total_tickets: int
     tickets_by_priority: dict[str, int]
     tickets_by_category: dict[str, int]
     average_resolution_time: float | None
@@ -19,13 +22,7 @@ class Overview(BaseModel):
     sla_resolution_compliance: float | None
 
 
-class Dashboard(BaseModel):
-    open_tickets: int
-    in_progress_tickets: int
-    waiting_on_customer_tickets: int
-    resolved_tickets: int
-    closed_tickets: int
-    reopened_tickets: int
+class Dashboard(StatusCounts):
     unassigned_tickets: int
     sla_breached_tickets: int
     created_today: int

@@ -1,5 +1,5 @@
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -10,9 +10,10 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from sqlalchemy.engine import Row
 
 from ticketdesk.sla import breach
-from ticketdesk.tickets.models import Category, Priority, Status, split_tags
+from ticketdesk.tickets.models import Category, Priority, Status, Ticket, split_tags
 from ticketdesk.validation import MAX_ID, BodyId, Id, NoNulls, Strict, lower_enum, no_nul, text
 
 MAX_TAGS = 20
@@ -159,39 +160,8 @@ class TicketFilters(BaseModel):
     page_size: int = Field(default=20, ge=1, le=100)
 
 
-class TicketView(Protocol):
-    """A ticket with its people's names: an ORM Ticket, or a row of service.TICKET_VIEW."""
-
-    id: int
-    ticket_number: str
-    user_id: int
-    assigned_to_id: int | None
-    subject: str
-    description: str
-    status: Status
-    priority: Priority
-    category: Category
-    tags: str
-    is_internal: bool
-    comments_count: int
-    public_comments_count: int
-    created_at: datetime
-    updated_at: datetime
-    first_response_at: datetime | None
-    resolved_at: datetime | None
-    closed_at: datetime | None
-    first_response_due_at: datetime | None
-    resolution_due_at: datetime | None
-    sla_paused_at: datetime | None
-
-    @property
-    def creator_name(self) -> str: ...
-    @property
-    def creator_email(self) -> str: ...
-    @property
-    def assigned_to_name(self) -> str | None: ...
-    @property
-    def assigned_to_email(self) -> str | None: ...
+# An ORM Ticket with its people loaded, or a row of service.TICKET_VIEW: the same names.
+TicketView = Ticket | Row[Any]
 
 
 def ticket_read(ticket: TicketView, *, staff: bool, now: datetime) -> TicketRead:

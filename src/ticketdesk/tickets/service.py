@@ -165,9 +165,7 @@ async def _apply_field(
 ) -> None:
     if field == "tags":
         assert isinstance(value, list)
-        ticket.tags = ",".join(value)
-        await session.execute(delete(TicketTag).where(TicketTag.ticket_id == ticket.id))
-        _add_tag_rows(session, ticket, value)
+        await _replace_tags(session, ticket, value)
     elif field == "priority":
         assert isinstance(value, Priority)
         add_history(session, ticket, actor, now=now, priority=(ticket.priority, value))
@@ -175,6 +173,18 @@ async def _apply_field(
         await sla.set_due_times(session, ticket)
     else:
         setattr(ticket, field, value)
+
+
+async def _replace_tags(session: AsyncSession, ticket: Ticket, tags: list[str]) -> None:
+    """Only the tag rows that change are touched (a bulk add is inserts alone)."""
+    old = set(ticket.tag_list)
+    removed = old - set(tags)
+    if removed:
+        await session.execute(
+            delete(TicketTag).where(TicketTag.ticket_id == ticket.id, TicketTag.tag.in_(removed))
+        )
+    _add_tag_rows(session, ticket, [tag for tag in tags if tag not in old])
+    ticket.tags = ",".join(tags)
 
 
 async def list_tickets(
