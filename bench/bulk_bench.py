@@ -13,7 +13,6 @@ import time
 
 import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
 from bench import seed as seeding
 from bench.common import API, login, server
@@ -22,10 +21,7 @@ BATCH = 500
 
 
 async def _ids(url: str, status: str) -> list[int]:
-    parsed = make_url(url)
-    conn = await asyncpg.connect(
-        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database=parsed.database
-    )
+    conn = await asyncpg.connect(**seeding.connect_args(url))
     try:
         rows = await conn.fetch(
             "SELECT id FROM tickets WHERE status = $1 ORDER BY id LIMIT $2", status, BATCH

@@ -53,7 +53,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import asyncpg
-from sqlalchemy.engine import make_url
 
 from bench import seed as seeding
 from bench.common import (
@@ -93,28 +92,6 @@ class Options:
 
 
 # --- the database: creating it, reading the actors, counting rows ---------------------------
-
-
-def _connect_args(url: str) -> dict[str, Any]:
-    parsed = make_url(url)
-    return {
-        "host": parsed.host,
-        "port": parsed.port or 5432,
-        "user": parsed.username,
-        "database": parsed.database,
-    }
-
-
-async def ensure_database(url: str) -> None:
-    """Create the benchmark's database if it is missing (connecting to `postgres`)."""
-    args = _connect_args(url)
-    conn = await asyncpg.connect(**{**args, "database": "postgres"})
-    try:
-        exists = "SELECT 1 FROM pg_database WHERE datname = $1"
-        if not await conn.fetchval(exists, args["database"]):
-            await conn.execute(f'CREATE DATABASE "{args["database"]}"')
-    finally:
-        await conn.close()
 
 
 async def load_actors(conn: asyncpg.Connection, size: int, concurrency: int) -> Actors:
@@ -611,7 +588,7 @@ async def run_http(conn: asyncpg.Connection, actors: Actors, opts: Options) -> H
     tables = {"status": "ticket_status_history", "comment": "ticket_comments"}
     with server_process(opts.url, workers=opts.workers) as server:
         tokens = await login_all(server.port)
-        probe = Probe(server, conn, _connect_args(opts.url)["database"])
+        probe = Probe(server, conn, seeding.connect_args(opts.url)["database"])
         for name in opts.scenarios:
             scenario = make_scenario(name, tokens, actors)
             if name == "status":
@@ -646,7 +623,9 @@ async def run_checks(conn: asyncpg.Connection, run: HttpRun) -> list[Check]:
 
 async def run_database(actors: Actors, run: HttpRun, opts: Options) -> None:
     """The database's own rate for each scenario, with the server stopped."""
-    conns = [await asyncpg.connect(**_connect_args(opts.url)) for _ in range(opts.concurrency)]
+    conns = [
+        await asyncpg.connect(**seeding.connect_args(opts.url)) for _ in range(opts.concurrency)
+    ]
     try:
         await reset_status_pool(conns[0], actors)
         for name in (n for n in DB_ORDER if n in run.results):
@@ -665,7 +644,7 @@ async def run_size(size: int, opts: Options) -> bool:
     started = time.perf_counter()
     await seeding.seed(opts.url, tickets=size, customers=500, agents=20)
     seed_seconds = time.perf_counter() - started
-    conn = await asyncpg.connect(**_connect_args(opts.url))
+    conn = await asyncpg.connect(**seeding.connect_args(opts.url))
     try:
         actors = await load_actors(conn, size, opts.concurrency)
         print(f"   seeded in {seed_seconds:.1f}s; HTTP load ({opts.workers} workers)", flush=True)
@@ -802,7 +781,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[list[int], Options]:
 
 
 async def main_async(sizes: list[int], opts: Options) -> bool:
-    await ensure_database(opts.url)
+    await seeding.ensure_database(opts.url)
     passed = True
     for size in sizes:
         passed = await run_size(size, opts) and passed

@@ -11,6 +11,7 @@ exactly 200 tickets, for the "my tickets" scenario. Every user's password is `be
 import argparse
 import asyncio
 import time
+from typing import Any
 
 import asyncpg
 from argon2 import PasswordHasher
@@ -131,12 +132,33 @@ FROM tickets WHERE status <> 'open' AND first_response_at IS NOT NULL
 """
 
 
+def connect_args(url: str) -> dict[str, Any]:
+    """asyncpg's keyword arguments for a PostgreSQL URL."""
+    parsed = make_url(url)
+    return {
+        "host": parsed.host,
+        "port": parsed.port or 5432,
+        "user": parsed.username,
+        "database": parsed.database,
+    }
+
+
+async def ensure_database(url: str) -> None:
+    """Create the benchmark's database if it is missing (connecting to `postgres`)."""
+    args = connect_args(url)
+    conn = await asyncpg.connect(**{**args, "database": "postgres"})
+    try:
+        exists = "SELECT 1 FROM pg_database WHERE datname = $1"
+        if not await conn.fetchval(exists, args["database"]):
+            await conn.execute(f'CREATE DATABASE "{args["database"]}"')
+    finally:
+        await conn.close()
+
+
 async def seed(url: str, *, tickets: int, customers: int, agents: int) -> dict[str, float]:
     """Rebuild the schema from the migrations and fill it; returns seconds per step."""
-    parsed = make_url(url)
-    conn = await asyncpg.connect(
-        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database=parsed.database
-    )
+    await ensure_database(url)
+    conn = await asyncpg.connect(**connect_args(url))
     await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     engine = db.create_engine(url)
     await db.migrate(engine)

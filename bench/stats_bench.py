@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
 from bench import seed as seeding
 from bench.common import API, login, median_ms, server
@@ -54,10 +53,7 @@ async def hand_sql_ms(
     url: str, bounds: tuple[datetime, datetime] | None, repeat: int
 ) -> tuple[float, dict]:
     """The median time of the hand-written query (prepared, run straight on asyncpg)."""
-    parsed = make_url(url)
-    conn = await asyncpg.connect(
-        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database=parsed.database
-    )
+    conn = await asyncpg.connect(**seeding.connect_args(url))
     try:
         statement = await conn.prepare(HAND_SQL + (RANGE if bounds else ""))
         args = bounds or ()

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     auto_close_hours: float = 48.0
     jobs_interval_seconds: float = 60.0
     login_attempts_per_minute: int = 10
+    # Ticket lists count at most this many matches for X-Total-Count (0: always exact).
+    list_count_limit: int = 10_000
 
     @property
     def effective_database_url(self) -> str:

@@ -1,6 +1,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketdesk import clock
 from ticketdesk.auth import policy
@@ -24,6 +25,7 @@ from ticketdesk.tickets.schemas import (
     TicketView,
     ticket_read,
 )
+from ticketdesk.tickets.service import Page
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 Filters = Annotated[TicketFilters, Query()]
@@ -33,11 +35,29 @@ def present(ticket: TicketView, viewer: User) -> TicketRead:
     return ticket_read(ticket, staff=policy.is_staff(viewer), now=clock.now())
 
 
-def _page_headers(request: Request, response: Response, f: TicketFilters, total: int) -> None:
-    """X-Total-Count and an RFC 8288 Link header with next/prev."""
-    response.headers["X-Total-Count"] = str(total)
+async def _list(
+    request: Request,
+    response: Response,
+    session: AsyncSession,
+    actor: User,
+    f: TicketFilters,
+    *,
+    mine: bool,
+) -> list[TicketRead]:
+    limit = request.app.state.settings.list_count_limit
+    page = await tickets.list_tickets(session, actor, f, mine=mine, count_limit=limit)
+    _page_headers(request, response, f, page)
+    return [present(row, actor) for row in page.rows]
+
+
+def _page_headers(request: Request, response: Response, f: TicketFilters, page: Page) -> None:
+    """X-Total-Count (and X-Total-Count-Exact: false when counting stopped at the limit), and
+    an RFC 8288 Link header with next/prev."""
+    response.headers["X-Total-Count"] = str(page.total)
+    if not page.exact:
+        response.headers["X-Total-Count-Exact"] = "false"
     links = []
-    if f.page * f.page_size < total:
+    if f.page * f.page_size < page.total or not page.exact:
         links.append(f'<{request.url.include_query_params(page=f.page + 1)}>; rel="next"')
     if f.page > 1:
         links.append(f'<{request.url.include_query_params(page=f.page - 1)}>; rel="prev"')
@@ -54,20 +74,20 @@ async def create_ticket(session: SessionDep, actor: CurrentUser, data: TicketCre
 async def list_tickets(
     request: Request, response: Response, session: SessionDep, actor: CurrentUser, f: Filters
 ) -> list[TicketRead]:
-    """Staff see all tickets; customers their own."""
-    found, total = await tickets.list_tickets(session, actor, f)
-    _page_headers(request, response, f, total)
-    return [present(t, actor) for t in found]
+    """Staff see all tickets; customers their own.
+
+    `X-Total-Count` counts at most TICKETDESK_LIST_COUNT_LIMIT (default 10,000) matching
+    tickets; when more match it says that limit and `X-Total-Count-Exact: false` is sent.
+    """
+    return await _list(request, response, session, actor, f, mine=False)
 
 
 @router.get("/my")
 async def my_tickets(
     request: Request, response: Response, session: SessionDep, actor: CurrentUser, f: Filters
 ) -> list[TicketRead]:
-    """The tickets the caller created."""
-    found, total = await tickets.list_tickets(session, actor, f, mine=True)
-    _page_headers(request, response, f, total)
-    return [present(t, actor) for t in found]
+    """The tickets the caller created. Counted as `GET /tickets/` is."""
+    return await _list(request, response, session, actor, f, mine=True)
 
 
 @router.post("/bulk")

@@ -1,5 +1,6 @@
 """Tickets: create, read, edit, list."""
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
@@ -187,19 +188,34 @@ async def _replace_tags(session: AsyncSession, ticket: Ticket, tags: list[str]) 
     ticket.tags = ",".join(tags)
 
 
+@dataclass(frozen=True)
+class Page:
+    rows: list[Row[Any]]
+    total: int
+    exact: bool  # False: more than `total` tickets match; counting stopped there
+
+
 async def list_tickets(
-    session: AsyncSession, actor: User, filters: TicketFilters, *, mine: bool = False
-) -> tuple[list[Row[Any]], int]:
-    """One page of the tickets the actor may see, and the total across all pages."""
+    session: AsyncSession,
+    actor: User,
+    filters: TicketFilters,
+    *,
+    mine: bool = False,
+    count_limit: int = 0,
+) -> Page:
+    """One page of the tickets the actor may see, and how many there are in all.
+
+    Counting stops after `count_limit` matching tickets (0: never), so that the cost of a
+    page stays flat however many tickets match.
+    """
     conditions = _conditions(actor, filters, now=clock.now())
     if mine:
         conditions.append(Ticket.user_id == actor.id)
     base = policy.visible_tickets(actor).where(*conditions)
-    counting = base.with_only_columns(func.count()).select_from(Ticket).order_by(None)
-    total = await session.scalar(counting) or 0
+    total, exact = await _count(session, base, count_limit)
     offset = (filters.page - 1) * filters.page_size
-    if offset >= total:
-        return [], total
+    if exact and offset >= total:
+        return Page([], total, exact)
     # Deferred join: the page's ids come from an index-only scan, deep pages included; only
     # those rows are then read in full, with their people.
     page_ids = (
@@ -208,7 +224,18 @@ async def list_tickets(
         .offset(offset)
     )
     page = _sorted(TICKET_VIEW.where(Ticket.id.in_(page_ids)), filters.sort)
-    return list(await session.execute(page)), total
+    return Page(list(await session.execute(page)), total, exact)
+
+
+async def _count(session: AsyncSession, base: Select[Ticket], limit: int) -> tuple[int, bool]:
+    """How many tickets `base` selects, up to `limit` (0: no limit), and whether that is all."""
+    matching = base.with_only_columns(Ticket.id).order_by(None)
+    if limit:
+        matching = matching.limit(limit + 1)
+    counted = await session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+    if limit and counted > limit:
+        return limit, False
+    return counted, True
 
 
 def _conditions(actor: User, f: TicketFilters, *, now: datetime) -> list[ColumnElement[bool]]:
