@@ -8,7 +8,8 @@ SQLAlchemy's log), minus what only the ORM needs: the user row the auth dependen
   RETURNING), the ticket INSERT (due times computed in Python from the default SLA), the
   ticket_tags INSERT and the ticket_activity INSERT;
 - get: the ticket joined with its creator and assignee;
-- my / staff_list: the count(*) and the page (deferred join: the page's ids in a sub-select,
+- my / staff_list: the count(*) (stopped after 10,001 rows, as the service's default
+  TICKETDESK_LIST_COUNT_LIMIT stops it) and the page (deferred join: the page's ids in a sub-select,
   then those rows with their people), with the service's WHERE and ORDER BY;
 - comment: in one transaction, the ticket SELECT ... FOR UPDATE, the comment INSERT, the
   ticket's counters/updated_at UPDATE and the activity INSERT;
@@ -49,6 +50,9 @@ T_ORDER = "ORDER BY t.created_at DESC, t.id DESC"
 MY_WHERE = "user_id = $1 AND is_internal IS false"
 STAFF_WHERE = "status IN ($1)"
 
+# The service stops counting after TICKETDESK_LIST_COUNT_LIMIT (default 10,000) matches.
+COUNT_CAP = "LIMIT 10001"
+
 SQL: dict[str, dict[str, str]] = {
     "create": {
         "counter": (
@@ -68,12 +72,12 @@ SQL: dict[str, dict[str, str]] = {
     },
     "get": {"ticket": WITH_PEOPLE + "WHERE t.id = $1"},
     "my": {
-        "count": f"SELECT count(*) FROM tickets WHERE {MY_WHERE}",
+        "count": f"SELECT count(*) FROM (SELECT id FROM tickets WHERE {MY_WHERE} {COUNT_CAP}) m",
         "page": WITH_PEOPLE
         + f"WHERE t.id IN (SELECT id FROM tickets WHERE {MY_WHERE} {ORDER} LIMIT 20) {T_ORDER}",
     },
     "staff_list": {
-        "count": f"SELECT count(*) FROM tickets WHERE {STAFF_WHERE}",
+        "count": f"SELECT count(*) FROM (SELECT id FROM tickets WHERE {STAFF_WHERE} {COUNT_CAP}) m",
         "page": WITH_PEOPLE
         + f"WHERE t.id IN (SELECT id FROM tickets WHERE {STAFF_WHERE} {ORDER} LIMIT 20) {T_ORDER}",
     },
