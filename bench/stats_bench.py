@@ -11,6 +11,7 @@ ratio; then times the staff list at page 1 and page 500 and a customer's /ticket
 import argparse
 import asyncio
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
@@ -49,13 +50,29 @@ FROM tickets
 RANGE = "WHERE created_at >= $1 AND created_at < $2"
 
 
-async def hand_sql_ms(
+# The same query with SUM(CASE ...) for FILTER: on PostgreSQL 15 either may be the quicker.
+HAND_SQL_CASE = re.sub(
+    r"count\(\*\) FILTER \(WHERE ([^)]*)\)", r"sum(CASE WHEN \1 THEN 1 ELSE 0 END)", HAND_SQL
+)
+
+
+async def best_hand_sql_ms(
     url: str, bounds: tuple[datetime, datetime] | None, repeat: int
 ) -> tuple[float, dict]:
-    """The median time of the hand-written query (prepared, run straight on asyncpg)."""
-    conn = await asyncpg.connect(**seeding.connect_args(url))
+    """The quicker of the two hand-written forms, and its numbers."""
+    timed = [await hand_sql_ms(url, sql, bounds, repeat) for sql in (HAND_SQL, HAND_SQL_CASE)]
+    return min(timed, key=lambda result: result[0])
+
+
+async def hand_sql_ms(
+    url: str, sql: str, bounds: tuple[datetime, datetime] | None, repeat: int
+) -> tuple[float, dict]:
+    """The median time of a hand-written query (prepared, run straight on asyncpg)."""
+    # A custom plan for every run, as the service gets by writing its date bounds inline.
+    custom = {"plan_cache_mode": "force_custom_plan"}
+    conn = await asyncpg.connect(**seeding.connect_args(url), server_settings=custom)
     try:
-        statement = await conn.prepare(HAND_SQL + (RANGE if bounds else ""))
+        statement = await conn.prepare(sql + (RANGE if bounds else ""))
         args = bounds or ()
         row = await statement.fetchrow(*args)
         samples = []
@@ -114,7 +131,7 @@ def main() -> None:
             if start and end:
                 low = datetime.combine(start, datetime.min.time(), UTC)
                 bounds = (low, datetime.combine(end, datetime.min.time(), UTC) + timedelta(days=1))
-            sql_ms, sql_row = asyncio.run(hand_sql_ms(args.url, bounds, args.repeat))
+            sql_ms, sql_row = asyncio.run(best_hand_sql_ms(args.url, bounds, args.repeat))
             assert overview().json()["total_tickets"] == sql_row["total"], "numbers differ"
             rows.append((f"statistics overview, {label}", api_ms, sql_ms))
 

@@ -1,0 +1,43 @@
+"""X-Total-Count stops counting at TICKETDESK_LIST_COUNT_LIMIT, and paging still works past it."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.factories import API, make_people, make_ticket
+from ticketdesk.main import create_app
+
+
+@pytest.fixture
+def limited(settings):
+    with TestClient(create_app(settings.model_copy(update={"list_count_limit": 3}))) as client:
+        yield client
+
+
+def test_a_count_past_the_limit_says_the_limit_and_that_it_is_not_exact(limited):
+    people = make_people(limited)
+    ids = [make_ticket(limited, people["individual"])["id"] for _ in range(5)]
+    for path in ("/tickets/", "/tickets/my"):
+        response = limited.get(
+            f"{API}{path}", params={"page_size": 2}, headers=people["individual"].headers
+        )
+        assert response.headers["X-Total-Count"] == "3"
+        assert response.headers["X-Total-Count-Exact"] == "false"
+        assert 'rel="next"' in response.headers["Link"]
+    # Pages beyond the counted ones are still served.
+    last = limited.get(
+        f"{API}/tickets/",
+        params={"page": 3, "page_size": 2, "sort": "created_at"},
+        headers=people["agent"].headers,
+    )
+    assert [t["id"] for t in last.json()] == ids[4:]
+    assert 'rel="next"' in last.headers["Link"]  # the end is unknown past the limit
+
+
+def test_a_count_within_the_limit_is_exact(limited):
+    people = make_people(limited)
+    for _ in range(3):
+        make_ticket(limited, people["individual"])
+    response = limited.get(f"{API}/tickets/", headers=people["agent"].headers)
+    assert response.headers["X-Total-Count"] == "3"
+    assert "X-Total-Count-Exact" not in response.headers
+    assert "Link" not in response.headers
