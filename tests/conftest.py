@@ -129,30 +129,62 @@ async def _reset(url: str) -> None:
     await engine.dispose()
 
 
+def _shares_database(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker("shared_database") is not None
+
+
 @pytest.fixture(autouse=True)
-def clean_database(database_url: str) -> None:
-    asyncio.run(_reset(database_url))
+def clean_database(request: pytest.FixtureRequest, database_url: str) -> None:
+    """Every test starts on an empty database, except in `shared_database` modules."""
+    if not _shares_database(request):
+        asyncio.run(_reset(database_url))
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def _settings(database_url: str, data_dir: Path) -> Settings:
     return Settings(
         database_url=database_url,
-        data_dir=tmp_path,
+        data_dir=data_dir,
         secret_key=TEST_SECRET,
         jobs_interval_seconds=0,
     )
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return _settings(database_url, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_client(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    """One emptied database and one app for a whole `shared_database` module."""
+    asyncio.run(_reset(database_url))
+    app = create_app(_settings(database_url, tmp_path_factory.mktemp("data")))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def module_people(module_client: TestClient) -> People:
+    return make_people(module_client)
+
+
+@pytest.fixture
+def client(request: pytest.FixtureRequest, settings: Settings) -> Iterator[TestClient]:
+    """The app on the test database; shared by the module in `shared_database` modules."""
+    if _shares_database(request):
+        yield request.getfixturevalue("module_client")
+        return
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
 
 @pytest.fixture
-def people(client: TestClient) -> People:
+def people(request: pytest.FixtureRequest, client: TestClient) -> People:
     """One user of every role, plus a second individual customer (`other`)."""
+    if _shares_database(request):
+        return request.getfixturevalue("module_people")  # type: ignore[no-any-return]
     return make_people(client)
 
 

@@ -329,24 +329,3 @@ def set_sla_policy(
     response = client.post(f"{API}/tickets/sla/config", json=body, headers=admin.headers)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
-
-
-def shared_client(database_url: str, data_dir: Any) -> Any:
-    """A generator for a module-scoped `client`: one emptied database and one app for a whole
-    module. Only for modules whose tests use their own data or write nothing; such a module
-    also overrides the autouse `clean_database` fixture with a no-op."""
-    import asyncio
-
-    from tests.conftest import TEST_SECRET, _reset
-    from ticketdesk.config import Settings
-    from ticketdesk.main import create_app
-
-    asyncio.run(_reset(database_url))
-    settings = Settings(
-        database_url=database_url,
-        data_dir=data_dir,
-        secret_key=TEST_SECRET,
-        jobs_interval_seconds=0,
-    )
-    with TestClient(create_app(settings)) as client:
-        yield client

@@ -2,25 +2,13 @@
 
 import pytest
 
-from tests.factories import API, count_rows, make_people, make_ticket, shared_client
+from tests.factories import API, count_rows, make_ticket
 from ticketdesk import db
 from ticketdesk.tickets.models import Ticket
 
-
 # One database for the module: these tests file at most a ticket each and count relatively.
-@pytest.fixture(autouse=True)
-def clean_database():
-    pass
-
-
-@pytest.fixture(scope="module")
-def client(database_url, tmp_path_factory):
-    yield from shared_client(database_url, tmp_path_factory.mktemp("data"))
-
-
-@pytest.fixture(scope="module")
-def people(client):
-    return make_people(client)
+# One database and app for the whole module: each test makes its own data.
+pytestmark = pytest.mark.shared_database
 
 
 def test_healthz(client):

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.conftest import TEST_SECRET
-from tests.factories import API, PASSWORD, count_rows, in_db, make_people, make_user, shared_client
+from tests.factories import API, PASSWORD, count_rows, in_db, make_user
 from ticketdesk.auth.models import User
 from ticketdesk.main import create_app
 
@@ -21,19 +21,8 @@ USER_KEYS = {"id", "email", "full_name", "role", "is_active", "created_at"}
 _addresses = itertools.count(1)
 
 
-@pytest.fixture(autouse=True)
-def clean_database():
-    pass
-
-
-@pytest.fixture(scope="module")
-def client(database_url, tmp_path_factory):
-    yield from shared_client(database_url, tmp_path_factory.mktemp("data"))
-
-
-@pytest.fixture(scope="module")
-def people(client):
-    return make_people(client)
+# One database and app for the whole module: each test makes its own data.
+pytestmark = pytest.mark.shared_database
 
 
 @pytest.fixture

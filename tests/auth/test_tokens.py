@@ -12,10 +12,8 @@ from tests.factories import (
     API,
     PASSWORD,
     count_rows,
-    make_people,
     make_ticket,
     make_user,
-    shared_client,
     token_for,
 )
 from ticketdesk.tickets.models import Ticket
@@ -25,19 +23,8 @@ ME = f"{API}/auth/me"
 
 # One database for the whole module: most tests here only send requests that must fail, and
 # the few that change a user make their own.
-@pytest.fixture(autouse=True)
-def clean_database():
-    pass
-
-
-@pytest.fixture(scope="module")
-def client(database_url, tmp_path_factory):
-    yield from shared_client(database_url, tmp_path_factory.mktemp("data"))
-
-
-@pytest.fixture(scope="module")
-def people(client):
-    return make_people(client)
+# One database and app for the whole module: each test makes its own data.
+pytestmark = pytest.mark.shared_database
 
 
 def b64(data: dict) -> str:

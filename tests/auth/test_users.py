@@ -15,9 +15,7 @@ from tests.factories import (
     PASSWORD,
     count_rows,
     in_db,
-    make_people,
     make_user,
-    shared_client,
 )
 from ticketdesk.auth.models import User
 
@@ -27,19 +25,8 @@ ROLES = ["individual", "enterprise", "sub_user", "agent", "super_admin"]
 _addresses = itertools.count(1)
 
 
-@pytest.fixture(autouse=True)
-def clean_database():
-    pass
-
-
-@pytest.fixture(scope="module")
-def client(database_url, tmp_path_factory):
-    yield from shared_client(database_url, tmp_path_factory.mktemp("data"))
-
-
-@pytest.fixture(scope="module")
-def people(client):
-    return make_people(client)
+# One database and app for the whole module: each test makes its own data.
+pytestmark = pytest.mark.shared_database
 
 
 @pytest.fixture

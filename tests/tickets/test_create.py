@@ -19,10 +19,8 @@ from tests.factories import (
     STAFF_ROLES,
     count_rows,
     in_db,
-    make_people,
     make_ticket,
     make_user,
-    shared_client,
 )
 from ticketdesk.tickets.models import Ticket, TicketActivity, TicketNumberCounter, TicketTag
 from ticketdesk.tickets.schemas import TicketCreate, TicketUpdate
@@ -69,19 +67,8 @@ CATEGORIES = [
 _days = itertools.count(0, 10)
 
 
-@pytest.fixture(autouse=True)
-def clean_database():
-    pass
-
-
-@pytest.fixture(scope="module")
-def client(database_url, tmp_path_factory):
-    yield from shared_client(database_url, tmp_path_factory.mktemp("data"))
-
-
-@pytest.fixture(scope="module")
-def people(client):
-    return make_people(client)
+# One database and app for the whole module: each test makes its own data.
+pytestmark = pytest.mark.shared_database
 
 
 @pytest.fixture

@@ -14,10 +14,8 @@ import pytest
 from tests.factories import (
     API,
     FakeClock,
-    make_people,
     make_ticket,
     set_ticket_columns,
-    shared_client,
 )
 from ticketdesk import clock
 
@@ -65,24 +63,14 @@ DATA = {
 ALL = "ABCDEFGHI"
 
 
-@pytest.fixture(autouse=True)
-def clean_database():
-    pass
+# One database and app for the whole module: each test makes its own data.
+pytestmark = pytest.mark.shared_database
 
 
 @pytest.fixture(scope="module")
-def client(database_url, tmp_path_factory):
-    yield from shared_client(database_url, tmp_path_factory.mktemp("data"))
-
-
-@pytest.fixture(scope="module")
-def people(client):
-    return make_people(client)
-
-
-@pytest.fixture(scope="module")
-def ids(client, people):
+def ids(module_client, module_people):
     """Label -> ticket id of the shared data set."""
+    client, people = module_client, module_people
     frozen = FakeClock()
     clock.set_clock(frozen)
     try:

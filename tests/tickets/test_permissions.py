@@ -10,7 +10,7 @@ import itertools
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import API, in_db, make_people, make_ticket, make_user, shared_client
+from tests.factories import API, in_db, make_ticket, make_user
 from ticketdesk.auth.models import User
 from ticketdesk.tickets.models import Ticket, TicketActivity, TicketStatusHistory, TicketTag
 
@@ -90,19 +90,8 @@ MATRIX = {
 }  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def clean_database():
-    pass
-
-
-@pytest.fixture(scope="module")
-def client(database_url, tmp_path_factory):
-    yield from shared_client(database_url, tmp_path_factory.mktemp("data"))
-
-
-@pytest.fixture(scope="module")
-def people(client):
-    return make_people(client)
+# One database and app for the whole module: each test makes its own data.
+pytestmark = pytest.mark.shared_database
 
 
 def snapshot(client, ticket_ids, user_id):

@@ -15,11 +15,9 @@ from tests.factories import (
     STAFF_ROLES,
     count_rows,
     in_db,
-    make_people,
     make_ticket,
     make_user,
     set_ticket_columns,
-    shared_client,
 )
 from ticketdesk.tickets.models import TicketActivity, TicketStatusHistory, TicketTag
 
@@ -27,19 +25,8 @@ TICKETS = f"{API}/tickets"
 STATUSES = ["open", "in_progress", "waiting_on_customer", "resolved", "closed", "reopened"]
 
 
-@pytest.fixture(autouse=True)
-def clean_database():
-    pass
-
-
-@pytest.fixture(scope="module")
-def client(database_url, tmp_path_factory):
-    yield from shared_client(database_url, tmp_path_factory.mktemp("data"))
-
-
-@pytest.fixture(scope="module")
-def people(client):
-    return make_people(client)
+# One database and app for the whole module: each test makes its own data.
+pytestmark = pytest.mark.shared_database
 
 
 @pytest.fixture
