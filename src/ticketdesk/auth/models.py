@@ -14,12 +14,7 @@ class Role(StrEnum):
     AGENT = "agent"
     SUPER_ADMIN = "super_admin"
 
-    @property
-    def is_staff(self) -> bool:
-        return self in (Role.AGENT, Role.SUPER_ADMIN)
 
-
-CUSTOMER_ROLES = frozenset({Role.INDIVIDUAL, Role.ENTERPRISE, Role.SUB_USER})
 STAFF_ROLES = frozenset({Role.AGENT, Role.SUPER_ADMIN})
 
 

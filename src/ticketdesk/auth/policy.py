@@ -36,10 +36,6 @@ def require_super_admin(actor: User) -> None:
         raise Forbidden("only a super_admin may do this")
 
 
-def require_user_admin(actor: User) -> None:
-    require_super_admin(actor)
-
-
 def require_user_listing(actor: User, role: Role) -> None:
     """The super_admin lists anyone; agents may list staff."""
     if actor.role == Role.SUPER_ADMIN or (actor.role == Role.AGENT and role in STAFF_ROLES):

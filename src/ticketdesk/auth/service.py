@@ -60,7 +60,7 @@ async def active_user(session: AsyncSession, user_id: int) -> User | None:
 
 
 async def admin_create_user(session: AsyncSession, actor: User, data: UserCreate) -> User:
-    policy.require_user_admin(actor)
+    policy.require_super_admin(actor)
     return await create_user(
         session,
         email=data.email,
@@ -85,7 +85,7 @@ async def list_users(session: AsyncSession, actor: User, *, role: Role | None) -
 
 
 async def update_user(session: AsyncSession, actor: User, user_id: int, data: UserUpdate) -> User:
-    policy.require_user_admin(actor)
+    policy.require_super_admin(actor)
     user = await session.get(User, user_id)
     if user is None:
         raise NotFound("user not found")
