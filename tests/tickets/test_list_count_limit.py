@@ -41,3 +41,15 @@ def test_a_count_within_the_limit_is_exact(limited):
     assert response.headers["X-Total-Count"] == "3"
     assert "X-Total-Count-Exact" not in response.headers
     assert "Link" not in response.headers
+
+
+def test_a_page_far_past_a_limited_count_is_empty(limited):
+    people = make_people(limited)
+    for _ in range(5):
+        make_ticket(limited, people["individual"])
+    response = limited.get(
+        f"{API}/tickets/", params={"page": 10**20}, headers=people["agent"].headers
+    )
+    assert response.status_code == 200
+    assert response.json() == []
+    assert response.headers["X-Total-Count-Exact"] == "false"

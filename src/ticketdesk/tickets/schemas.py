@@ -156,7 +156,7 @@ class TicketFilters(BaseModel):
     created_to: date | None = None
     sla: Annotated[Literal["breached"], BeforeValidator(lower_enum)] | None = None
     sort: Annotated[SortKey, BeforeValidator(lower_enum)] = "-created_at"
-    page: int = Field(default=1, ge=1, le=1_000_000_000)
+    page: int = Field(default=1, ge=1)
     page_size: int = Field(default=20, ge=1, le=100)
 
 

@@ -188,6 +188,10 @@ async def _replace_tags(session: AsyncSession, ticket: Ticket, tags: list[str]) 
     ticket.tags = ",".join(tags)
 
 
+# Past any real page, and within what a database offset can hold.
+MAX_OFFSET = 2**62
+
+
 @dataclass(frozen=True)
 class Page:
     rows: list[Row[Any]]
@@ -214,7 +218,7 @@ async def list_tickets(
     base = policy.visible_tickets(actor).where(*conditions)
     total, exact = await _count(session, base, count_limit)
     offset = (filters.page - 1) * filters.page_size
-    if exact and offset >= total:
+    if (exact and offset >= total) or offset > MAX_OFFSET:
         return Page([], total, exact)
     # Deferred join: the page's ids come from an index-only scan, deep pages included; only
     # those rows are then read in full, with their people.
