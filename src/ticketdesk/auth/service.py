@@ -76,9 +76,7 @@ async def list_users(session: AsyncSession, actor: User, *, role: Role | None) -
     if role is not None:
         policy.require_user_listing(actor, role)
         query = query.where(User.role == role)
-    elif actor.role == Role.SUPER_ADMIN:
-        pass
-    else:
+    elif actor.role != Role.SUPER_ADMIN:
         policy.require_user_listing(actor, Role.AGENT)
         query = query.where(User.role.in_(STAFF_ROLES))
     return list(await session.scalars(query))

@@ -1,6 +1,6 @@
 """Reporting as aggregate SQL: one pass over the tickets, nothing loaded row by row."""
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ticketdesk import clock
 from ticketdesk.sla import breach
 from ticketdesk.tickets.models import Category, Priority, Status, Ticket
 
@@ -38,10 +39,6 @@ def _inline(moment: datetime) -> BindParameter[datetime]:
     """A date bound written into the SQL: PostgreSQL then plans each range for its own size
     (a prepared statement's generic plan can be twice as slow for a month's scan)."""
     return bindparam(None, moment, type_=Ticket.created_at.type, literal_execute=True)
-
-
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def _percent(met: int | None, total: int | None) -> float | None:
@@ -88,17 +85,18 @@ def overview_query(dialect: str, *, start: date | None, end: date | None) -> Sel
     columns["resolution_due"] = func.count(t.resolution_due_at)
     columns["resolution_met"] = _count(t.resolved_at <= t.resolution_due_at)
     query = select(*(c.label(name) for name, c in columns.items()))
-    if start is not None:
-        query = query.where(t.created_at >= _inline(_day_start(start)))
-    if end is not None and end < date.max:  # the last date there is has no day after it
-        query = query.where(t.created_at < _inline(_day_start(end + timedelta(days=1))))
+    low, high = clock.day_range(start, end)
+    if low is not None:
+        query = query.where(t.created_at >= _inline(low))
+    if high is not None:
+        query = query.where(t.created_at < _inline(high))
     return query
 
 
 async def dashboard(session: AsyncSession, *, now: datetime) -> dict[str, int]:
     """The counts an admin home page shows, in one query."""
     t = Ticket
-    today = _day_start(now.date())
+    today = clock.day_start(now.date())
     active = not_(t.status.in_(CLOSED_STATES))
     columns: dict[str, ColumnElement[Any]] = {
         f"{s.value}_tickets": _count(t.status == s) for s in Status

@@ -1,7 +1,7 @@
 """Tickets: create, read, edit, list."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, case, delete, func, or_, select
@@ -269,10 +269,11 @@ def _conditions(actor: User, f: TicketFilters, *, now: datetime) -> list[ColumnE
                 Ticket.description.ilike(pattern, escape="\\"),
             )
         )
-    if f.created_from:
-        conditions.append(Ticket.created_at >= _day_start(f.created_from))
-    if f.created_to and f.created_to < date.max:  # the last date there is has no day after it
-        conditions.append(Ticket.created_at < _day_start(f.created_to) + timedelta(days=1))
+    start, end = clock.day_range(f.created_from, f.created_to)
+    if start is not None:
+        conditions.append(Ticket.created_at >= start)
+    if end is not None:
+        conditions.append(Ticket.created_at < end)
     if f.sla == "breached":
         conditions.append(breach.breached_condition(now))
     return conditions
@@ -280,10 +281,6 @@ def _conditions(actor: User, f: TicketFilters, *, now: datetime) -> list[ColumnE
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 PRIORITY_RANK = {Priority.LOW: 1, Priority.MEDIUM: 2, Priority.HIGH: 3, Priority.URGENT: 4}
