@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/ticketdesk_test
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate test lint test-sqlite test-postgresql bench bench-1m bench-stats clean
+.PHONY: install run migrate revision test lint test-sqlite test-postgresql bench bench-1m bench-stats clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -25,11 +25,16 @@ run: install
 migrate: install
 	$(BIN)/ticketdesk migrate
 
+# Draft the next migration from the models: `make revision MSG="what changes"`, then read it.
+revision: install
+	@test -n "$(MSG)" || (echo 'usage: make revision MSG="what changes"'; exit 1)
+	$(BIN)/alembic -c alembic.ini revision --autogenerate -m "$(MSG)"
+
 test: install lint test-sqlite test-postgresql
 
 lint: install
-	$(BIN)/ruff check src tests migrations bench
-	$(BIN)/ruff format --check src tests migrations bench
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
 
 test-sqlite: install

@@ -43,6 +43,7 @@ DATA_TABLES = (
     "tickets",
     "ticket_number_counters",
     "settings_audit",
+    "throttle_hits",
     "users",
 )
 OFFICE_WEEK = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")} | {
@@ -55,6 +56,7 @@ SERIAL_TABLES = (
     "ticket_comments",
     "tickets",
     "settings_audit",
+    "throttle_hits",
     "users",
 )
 
@@ -146,6 +148,10 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
         data_dir=data_dir,
         secret_key=TEST_SECRET,
         jobs_interval_seconds=0,
+        # Tests make many users and failed logins from one client; tests of these limits
+        # build an app with low ones.
+        registrations_per_client_per_hour=100_000,
+        login_failures_per_client_per_minute=100_000,
     )
 
 

@@ -25,7 +25,10 @@ class Settings(BaseSettings):
     admin_name: str = "Administrator"
     auto_close_hours: float = 48.0
     jobs_interval_seconds: float = 60.0
-    login_attempts_per_minute: int = 10
+    # Throttles counted in the database, shared by every process (0 switches one off).
+    login_attempts_per_minute: int = 10  # failed logins per address from one client
+    login_failures_per_client_per_minute: int = 30  # failed logins per client, any address
+    registrations_per_client_per_hour: int = 20
     # Ticket lists count at most this many matches for X-Total-Count (0: always exact).
     list_count_limit: int = 10_000
 

@@ -1,7 +1,7 @@
 """Engine, declarative base and the per-request session (one transaction per request)."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -103,20 +103,37 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 READ_ONLY = "ticketdesk_read_only"
 
 
-def make_sessionmaker(
-    engine: AsyncEngine, *, read_only: bool = False
-) -> async_sessionmaker[AsyncSession]:
-    """Sessions for writing, or for reading only.
+class ReadOnlyError(RuntimeError):
+    """A read session was asked to write."""
 
-    Reading sessions skip the transaction round trips on PostgreSQL (autocommit) and take no
-    write lock on SQLite.
-    """
-    if read_only:
-        if engine.dialect.name == "postgresql":
-            engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-        else:
-            engine = engine.execution_options(**{READ_ONLY: True})
+
+class _ReadOnlySession(Session):
+    def flush(self, objects: Any = None) -> None:
+        if self.new or self.dirty or self.deleted:
+            raise ReadOnlyError("a read session cannot write: take a write session")
+
+
+class AsyncReadSession(AsyncSession):
+    """A session for reading: no write lock on SQLite, no transaction round trips on
+    PostgreSQL, and any attempt to flush a change raises ReadOnlyError."""
+
+    sync_session_class = _ReadOnlySession
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for writing: one transaction each (BEGIN IMMEDIATE on SQLite)."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncReadSession]:
+    """Sessions for reading only (autocommit on PostgreSQL, a deferred BEGIN on SQLite)."""
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    else:
+        engine = engine.execution_options(**{READ_ONLY: True})
+    return async_sessionmaker(
+        engine, class_=AsyncReadSession, expire_on_commit=False, autoflush=False
+    )
 
 
 @asynccontextmanager
@@ -133,30 +150,87 @@ async def session_scope(
             raise
 
 
+@asynccontextmanager
+async def read_scope(
+    sessionmaker: async_sessionmaker[AsyncReadSession],
+) -> AsyncIterator[AsyncReadSession]:
+    """A reading unit: nothing to commit, closed (and its connection returned) on exit."""
+    async with sessionmaker() as session:
+        yield session
+
+
+class Database:
+    """The app's two kinds of unit of work, for routes that open their own transactions
+    (for example to hash a password before taking any lock)."""
+
+    def __init__(
+        self,
+        write: async_sessionmaker[AsyncSession],
+        read: async_sessionmaker[AsyncReadSession],
+    ) -> None:
+        self._write = write
+        self._read = read
+
+    def write(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return session_scope(self._write)
+
+    def read(self) -> AbstractAsyncContextManager[AsyncReadSession]:
+        return read_scope(self._read)
+
+
+def _database(request: Request) -> Database:
+    return request.app.state.database  # type: ignore[no-any-return]
+
+
+async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with session_scope(request.app.state.sessionmaker) as session:
+        request.state.db_session = session
+        yield session
+
+
+async def _read_session(request: Request) -> AsyncIterator[AsyncReadSession]:
+    async with read_scope(request.app.state.read_sessionmaker) as session:
+        request.state.db_session = session
+        yield session
+
+
 READING_METHODS = frozenset({"GET", "HEAD"})
 
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """GET and HEAD never write, so they get a reading session."""
-    state = request.app.state
-    reading = request.method in READING_METHODS
-    async with session_scope(state.read_sessionmaker if reading else state.sessionmaker) as session:
-        yield session
+    """Kept for routes not yet converted: GET and HEAD read, other methods write."""
+    if request.method in READING_METHODS:
+        async for read in _read_session(request):
+            yield read
+    else:
+        async for write in _write_session(request):
+            yield write
 
 
 # scope="function": the commit happens before the response is sent, so a failed commit is
 # an error response and never a 201 for data that was not saved.
+ReadSession = Annotated[AsyncReadSession, Depends(_read_session, scope="function")]
+WriteSession = Annotated[AsyncSession, Depends(_write_session, scope="function")]
+DatabaseDep = Annotated[Database, Depends(_database)]
+# Deprecated: the session kind chosen by HTTP method. New routes say ReadSession/WriteSession.
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
 
 
-ROOT = Path(__file__).resolve().parents[2]
+def request_session(request: Request) -> AsyncSession | None:
+    """The session the route already holds, if it took one before asking for the caller."""
+    return getattr(request.state, "db_session", None)
+
+
+# Shipped inside the package, so an installed wheel can migrate its database.
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def _alembic_config() -> Any:
     from alembic.config import Config
 
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
     return config
 
 

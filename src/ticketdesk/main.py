@@ -11,18 +11,21 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ticketdesk import db, jobs
+from ticketdesk.auth import security
 from ticketdesk.auth import service as accounts
+from ticketdesk.auth.models import Role
 from ticketdesk.auth.router import router as auth_router
 from ticketdesk.auth.router import users_router
-from ticketdesk.auth.throttle import LoginThrottle
+from ticketdesk.auth.schemas import UserCreate
 from ticketdesk.comments.router import router as comments_router
 from ticketdesk.config import Settings, get_settings
-from ticketdesk.errors import DomainError, Invalid, Throttled, Unauthorized
+from ticketdesk.errors import Conflict, DomainError, Invalid, Throttled, Unauthorized
 from ticketdesk.sla.router import router as sla_router
 from ticketdesk.stats.router import router as stats_router
 from ticketdesk.tickets.router import router as tickets_router
@@ -43,28 +46,56 @@ class StripTrailingSlash:
         await self.app(scope, receive, send)
 
 
-async def _bootstrap_admin(app: FastAPI, settings: Settings) -> None:
+class StartupError(RuntimeError):
+    """A configuration the service refuses to start with; the message says what to fix."""
+
+
+def bootstrap_admin_data(settings: Settings) -> UserCreate | None:
+    """TICKETDESK_ADMIN_* checked by the API's own rules for a new user."""
     if not (settings.admin_email and settings.admin_password):
+        return None
+    try:
+        return UserCreate(
+            email=settings.admin_email,
+            password=settings.admin_password,
+            full_name=settings.admin_name,
+            role=Role.SUPER_ADMIN,
+        )
+    except ValidationError as error:
+        problem = error.errors(include_input=False)[0]
+        field = {"email": "EMAIL", "password": "PASSWORD", "full_name": "NAME"}.get(
+            str(problem["loc"][0]), str(problem["loc"][0]).upper()
+        )
+        raise StartupError(f"TICKETDESK_ADMIN_{field}: {problem['msg']}") from None
+
+
+async def _bootstrap_admin(app: FastAPI, data: UserCreate | None) -> None:
+    if data is None:
         return
-    with contextlib.suppress(DomainError, IntegrityError):
-        async with db.session_scope(app.state.sessionmaker) as session:
+    database: db.Database = app.state.database
+    async with database.read() as session:
+        if await accounts.find_by_email(session, data.email) is not None:
+            return
+    password_hash = await security.hash_password(data.password)
+    # Another process may create it at the same moment: then there is nothing left to do.
+    with contextlib.suppress(Conflict):
+        async with database.write() as session:
             await accounts.ensure_admin(
-                session,
-                email=settings.admin_email,
-                password=settings.admin_password,
-                full_name=settings.admin_name,
+                session, email=data.email, password_hash=password_hash, full_name=data.full_name
             )
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    admin = bootstrap_admin_data(settings)
     engine = db.create_engine(settings.effective_database_url)
     app.state.engine = engine
     app.state.sessionmaker = db.make_sessionmaker(engine)
-    app.state.read_sessionmaker = db.make_sessionmaker(engine, read_only=True)
+    app.state.read_sessionmaker = db.make_read_sessionmaker(engine)
+    app.state.database = db.Database(app.state.sessionmaker, app.state.read_sessionmaker)
     await db.migrate(engine)
-    await _bootstrap_admin(app, settings)
+    await _bootstrap_admin(app, admin)
     runner = None
     if settings.jobs_interval_seconds > 0:
         runner = asyncio.create_task(jobs.run_periodically(app.state.sessionmaker, settings))
@@ -126,7 +157,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.signing_key = settings.signing_key()
-    app.state.login_throttle = LoginThrottle(settings.login_attempts_per_minute)
     app.add_exception_handler(DomainError, _render_domain_error)
     app.add_exception_handler(IntegrityError, _render_integrity_error)
     app.add_exception_handler(RequestValidationError, _render_validation_error)

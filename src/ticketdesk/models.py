@@ -1,6 +1,6 @@
 """Every domain's tables, imported so that `Base.metadata` is complete."""
 
-from ticketdesk.auth.models import User
+from ticketdesk.auth.models import ThrottleHit, User
 from ticketdesk.comments.models import TicketComment
 from ticketdesk.db import Base
 from ticketdesk.sla.models import BusinessHours, SettingsAudit, SLAPolicy
@@ -17,6 +17,7 @@ __all__ = [
     "BusinessHours",
     "SLAPolicy",
     "SettingsAudit",
+    "ThrottleHit",
     "Ticket",
     "TicketActivity",
     "TicketComment",

@@ -5,27 +5,33 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from ticketdesk import clock
+from ticketdesk import clock, db
 from ticketdesk.auth import security
 from ticketdesk.auth import service as accounts
 from ticketdesk.auth.models import User
-from ticketdesk.db import SessionDep
 from ticketdesk.errors import Unauthorized
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-async def current_user(
-    request: Request, session: SessionDep, token: Annotated[str | None, Depends(bearer)]
-) -> User:
-    """A deactivated account or a changed role takes effect on the very next request."""
+async def current_user(request: Request, token: Annotated[str | None, Depends(bearer)]) -> User:
+    """A deactivated account, a changed role or ended sessions take effect on the very next
+    request. The user is read in the route's own session when it took one first (declare the
+    session before the user), else in a short read of its own."""
     if not token:
         raise Unauthorized("not authenticated")
-    key = request.app.state.signing_key
-    user_id = security.read_token(token, key=key, now=clock.now())
-    user = await accounts.active_user(session, user_id) if user_id is not None else None
-    if user is None:
+    claims = security.read_token(token, key=request.app.state.signing_key, now=clock.now())
+    user = None
+    if claims is not None:
+        session = db.request_session(request)
+        if session is not None:
+            user = await accounts.active_user(session, claims.user_id)
+        else:
+            async with request.app.state.database.read() as reading:
+                user = await accounts.active_user(reading, claims.user_id)
+    if user is None or claims is None or not accounts.session_is_current(user, claims.epoch):
         raise Unauthorized("invalid or expired token")
+    request.state.user_id = user.id
     return user
 
 

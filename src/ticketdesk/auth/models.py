@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Enum, Integer, String
+from sqlalchemy import Boolean, Enum, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ticketdesk.db import Base, UTCDateTime
@@ -39,5 +39,19 @@ class User(Base):
     full_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(enum_column(Role), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped by `service.end_sessions`: every token or session carrying an older value is dead.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ThrottleHit(Base):
+    """One counted attempt (a failed login, a registration …) under a throttle key; rows older
+    than their window are pruned."""
+
+    __tablename__ = "throttle_hits"
+    __table_args__ = (Index("ix_throttle_hits_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(400))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

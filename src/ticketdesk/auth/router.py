@@ -1,8 +1,10 @@
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import ValidationError
 
 from ticketdesk import clock
 from ticketdesk.auth import security
@@ -19,8 +21,8 @@ from ticketdesk.auth.schemas import (
     UserUpdate,
 )
 from ticketdesk.config import Settings
-from ticketdesk.db import SessionDep
-from ticketdesk.errors import Forbidden, Throttled, Unauthorized
+from ticketdesk.db import Database, DatabaseDep, ReadSession, WriteSession
+from ticketdesk.errors import Forbidden
 from ticketdesk.validation import MAX_ID
 
 router = APIRouter(tags=["auth"])
@@ -28,53 +30,94 @@ users_router = APIRouter(prefix="/users", tags=["users"])
 UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
+def client_address(request: Request) -> str:
+    """The caller's IP (behind trusted proxies, the forwarded one): the throttles' client."""
+    return request.client.host if request.client else "unknown"
+
+
+def login_limits(settings: Settings) -> accounts.LoginLimits:
+    return accounts.LoginLimits(
+        per_address=settings.login_attempts_per_minute,
+        per_client=settings.login_failures_per_client_per_minute,
+    )
+
+
 @router.post("/auth/register", status_code=201)
-async def register(request: Request, session: SessionDep, data: RegisterIn) -> UserRead:
+async def register(request: Request, database: DatabaseDep, data: RegisterIn) -> UserRead:
+    """Throttled per client (TICKETDESK_REGISTRATIONS_PER_CLIENT_PER_HOUR)."""
     settings: Settings = request.app.state.settings
     if not settings.allow_registration:
         raise Forbidden("registration is switched off")
-    user = await accounts.create_user(
-        session,
+    user = await accounts.register(
+        database,
         email=data.email,
         password=data.password,
         full_name=data.full_name,
         role=Role(data.role),
+        client=client_address(request),
+        per_client_per_hour=settings.registrations_per_client_per_hour,
+        now=clock.now(),
     )
     return UserRead.model_validate(user)
 
 
-async def _login(request: Request, session: SessionDep, email: str, password: str) -> TokenOut:
+async def _login(
+    request: Request, response: Response, database: Database, data: LoginIn
+) -> TokenOut:
     settings: Settings = request.app.state.settings
-    throttle = request.app.state.login_throttle
     now = clock.now()
-    email = email.strip().lower()
-    wait = throttle.retry_after(email, now)
-    if wait:
-        raise Throttled("too many failed logins, try again later", retry_after=wait)
-    try:
-        user = await accounts.authenticate(session, email, password)
-    except Unauthorized:
-        throttle.failed(email, now)
-        raise
-    throttle.succeeded(email)
+    user = await accounts.login(
+        database,
+        data.email,
+        data.password,
+        client=client_address(request),
+        limits=login_limits(settings),
+        now=now,
+    )
     lifetime = timedelta(minutes=settings.access_token_minutes)
     token = security.issue_token(
-        user.id, key=request.app.state.signing_key, now=now, lifetime=lifetime
+        user.id,
+        key=request.app.state.signing_key,
+        now=now,
+        lifetime=lifetime,
+        epoch=user.session_epoch,
     )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
     return TokenOut(access_token=token, expires_in=int(lifetime.total_seconds()))
 
 
 @router.post("/auth/login")
-async def login(request: Request, session: SessionDep, data: LoginIn) -> TokenOut:
-    return await _login(request, session, data.email, data.password)
+async def login(
+    request: Request, response: Response, database: DatabaseDep, data: LoginIn
+) -> TokenOut:
+    """Failed logins are counted per address and client and per client across addresses;
+    over either limit the answer is 429 with Retry-After."""
+    return await _login(request, response, database, data)
 
 
 @router.post("/auth/token", include_in_schema=True)
 async def token(
-    request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+    request: Request,
+    response: Response,
+    database: DatabaseDep,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> TokenOut:
-    """The OAuth2 password flow, for the Authorize button of the API docs."""
-    return await _login(request, session, form.username, form.password)
+    """The OAuth2 password flow, for the Authorize button of the API docs: the same rules and
+    throttles as /auth/login."""
+    try:
+        data = LoginIn(email=form.username, password=form.password)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [
+                {
+                    **problem,
+                    "loc": ("body", "username" if problem["loc"][0] == "email" else "password"),
+                }
+                for problem in error.errors(include_input=False, include_url=False)
+            ]
+        ) from None
+    return await _login(request, response, database, data)
 
 
 @router.get("/auth/me")
@@ -83,13 +126,13 @@ async def me(user: CurrentUser) -> UserRead:
 
 
 @users_router.post("", status_code=201)
-async def create_user(session: SessionDep, actor: CurrentUser, data: UserCreate) -> UserRead:
-    return UserRead.model_validate(await accounts.admin_create_user(session, actor, data))
+async def create_user(database: DatabaseDep, actor: CurrentUser, data: UserCreate) -> UserRead:
+    return UserRead.model_validate(await accounts.admin_create_user(database, actor, data))
 
 
 @users_router.get("")
 async def list_users(
-    session: SessionDep, actor: CurrentUser, role: AnyRole | None = None
+    session: ReadSession, actor: CurrentUser, role: AnyRole | None = None
 ) -> list[UserRead]:
     users: list[User] = await accounts.list_users(session, actor, role=role)
     return [UserRead.model_validate(u) for u in users]
@@ -97,6 +140,6 @@ async def list_users(
 
 @users_router.patch("/{user_id}")
 async def update_user(
-    session: SessionDep, actor: CurrentUser, user_id: UserId, data: UserUpdate
+    session: WriteSession, actor: CurrentUser, user_id: UserId, data: UserUpdate
 ) -> UserRead:
     return UserRead.model_validate(await accounts.update_user(session, actor, user_id, data))

@@ -1,27 +1,46 @@
-"""Accounts: registration, login, user management, the bootstrap admin."""
+"""Accounts: registration, login, user management, ending sessions, the bootstrap admin."""
 
-from sqlalchemy import bindparam, select
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ticketdesk import clock
-from ticketdesk.auth import policy, security
+from ticketdesk.auth import policy, security, throttle
 from ticketdesk.auth.models import STAFF_ROLES, Role, User
 from ticketdesk.auth.schemas import UserCreate, UserUpdate
-from ticketdesk.errors import Conflict, NotFound, Unauthorized
+from ticketdesk.db import Database
+from ticketdesk.errors import Conflict, NotFound, Throttled, Unauthorized
 
 
 async def create_user(
-    session: AsyncSession, *, email: str, password: str, full_name: str, role: Role
+    session: AsyncSession,
+    *,
+    email: str,
+    full_name: str,
+    role: Role,
+    password: str | None = None,
+    password_hash: str | None = None,
 ) -> User:
-    """E-mail addresses are unique regardless of case (they are stored lower-cased)."""
+    """E-mail addresses are unique regardless of case (they are stored lower-cased).
+
+    Pass `password_hash` (hashed before the transaction began); a plain `password` is hashed
+    here, inside the caller's transaction, which holds its lock for the hash's duration.
+    """
     email = email.lower()
+    if password_hash is None:
+        if password is None:
+            raise ValueError("a password or a password hash is required")
+        password_hash = await security.hash_password(password)
     if await find_by_email(session, email) is not None:
         raise Conflict("a user with this email already exists")
     now = clock.now()
     user = User(
         email=email,
-        password_hash=await security.hash_password(password),
+        password_hash=password_hash,
         full_name=full_name,
         role=role,
         is_active=True,
@@ -42,13 +61,128 @@ async def find_by_email(session: AsyncSession, email: str) -> User | None:
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> User:
-    """Wrong address, wrong password and a deactivated account all look the same."""
+    """Wrong address, wrong password and a deactivated account all look the same.
+
+    Hashes inside the caller's transaction: prefer `login`, which holds none while hashing.
+    """
     user = await find_by_email(session, email)
-    if user is None or not await security.verify_password(user.password_hash, password):
+    password_hash = user.password_hash if user is not None else None
+    if not await security.verify_password(password_hash, password) or user is None:
         raise Unauthorized("incorrect email or password")
     if not user.is_active:
         raise Unauthorized("incorrect email or password")
     return user
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """Failed logins allowed per minute: per address from one client, and per client over
+    every address (spraying). 0 switches a limit off."""
+
+    per_address: int
+    per_client: int
+
+    @property
+    def address(self) -> throttle.Limit:
+        return throttle.Limit("login", self.per_address, timedelta(minutes=1))
+
+    @property
+    def client(self) -> throttle.Limit:
+        return throttle.Limit("login-client", self.per_client, timedelta(minutes=1))
+
+
+async def login(
+    database: Database,
+    email: str,
+    password: str,
+    *,
+    client: str,
+    limits: LoginLimits,
+    now: datetime,
+) -> User:
+    """Check the password without holding a transaction, counting failures per address and
+    client and per client in the database (so every process shares them).
+
+    The hash runs for unknown addresses too, so timing does not tell which accounts exist;
+    a throttled address is refused before any hash. Raises Throttled or Unauthorized.
+    """
+    email = email.strip().lower()
+    address_key = limits.address.key(email, client)
+    client_key = limits.client.key(client)
+    async with database.read() as session:
+        wait = max(
+            await throttle.retry_after(session, limits.address, address_key, now),
+            await throttle.retry_after(session, limits.client, client_key, now),
+        )
+        if wait:
+            raise Throttled("too many failed logins, try again later", retry_after=wait)
+        user = await find_by_email(session, email)
+        had_failures = await throttle.has_hits(session, address_key)
+    password_hash = user.password_hash if user is not None else None
+    matched = await security.verify_password(password_hash, password)
+    if not matched or user is None or not user.is_active:
+        async with database.write() as session:
+            await throttle.hit(session, limits.address, address_key, now)
+            await throttle.hit(session, limits.client, client_key, now)
+        raise Unauthorized("incorrect email or password")
+    if had_failures:
+        async with database.write() as session:
+            await throttle.clear(session, address_key)
+    return user
+
+
+def registration_limit(per_hour: int) -> throttle.Limit:
+    return throttle.Limit("register", per_hour, timedelta(hours=1))
+
+
+async def register(
+    database: Database,
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    role: Role,
+    client: str,
+    per_client_per_hour: int,
+    now: datetime,
+) -> User:
+    """Self-registration, throttled per client (an existing address is still a 409, but a
+    client can only ask so often). The password is hashed before the transaction begins."""
+    limit = registration_limit(per_client_per_hour)
+    key = limit.key(client)
+    async with database.read() as session:
+        wait = await throttle.retry_after(session, limit, key, now)
+    if wait:
+        raise Throttled(
+            "too many registrations from this client, try again later", retry_after=wait
+        )
+    password_hash = await security.hash_password(password)
+    async with database.write() as session:
+        await throttle.hit(session, limit, key, now)
+    async with database.write() as session:
+        return await create_user(
+            session, email=email, password_hash=password_hash, full_name=full_name, role=role
+        )
+
+
+async def end_sessions(session: AsyncSession, user: User) -> None:
+    """End every token and session issued to `user` so far: each carries the user's session
+    epoch from when it was issued, and only the current epoch is accepted. Tokens issued
+    after this call (same transaction or later) carry the new epoch."""
+    epoch = await session.scalar(
+        update(User)
+        .where(User.id == user.id)
+        .values(session_epoch=User.session_epoch + 1)
+        .returning(User.session_epoch)
+    )
+    if epoch is None:
+        raise NotFound("user not found")
+    set_committed_value(user, "session_epoch", epoch)
+
+
+def session_is_current(user: User, epoch: int) -> bool:
+    """A token, API token or web session issued at `epoch` is still valid for `user`."""
+    return epoch == user.session_epoch
 
 
 # Built once: this runs on every authenticated request.
@@ -59,15 +193,18 @@ async def active_user(session: AsyncSession, user_id: int) -> User | None:
     return await session.scalar(_ACTIVE_USER, {"user_id": user_id})
 
 
-async def admin_create_user(session: AsyncSession, actor: User, data: UserCreate) -> User:
+async def admin_create_user(database: Database, actor: User, data: UserCreate) -> User:
+    """The password is hashed before the write transaction begins."""
     policy.require_super_admin(actor)
-    return await create_user(
-        session,
-        email=data.email,
-        password=data.password,
-        full_name=data.full_name,
-        role=data.role,
-    )
+    password_hash = await security.hash_password(data.password)
+    async with database.write() as session:
+        return await create_user(
+            session,
+            email=data.email,
+            password_hash=password_hash,
+            full_name=data.full_name,
+            role=data.role,
+        )
 
 
 async def list_users(session: AsyncSession, actor: User, *, role: Role | None) -> list[User]:
@@ -87,20 +224,37 @@ async def update_user(session: AsyncSession, actor: User, user_id: int, data: Us
     user = await session.get(User, user_id)
     if user is None:
         raise NotFound("user not found")
-    for field, value in data.model_dump(exclude_unset=True).items():
+    changes = data.model_dump(exclude_unset=True)
+    deactivating = changes.get("is_active") is False and user.is_active
+    for field, value in changes.items():
         if value is None:
             continue
         setattr(user, field, value)
     user.updated_at = clock.now()
     await session.flush()
+    if deactivating:
+        # For good: reactivating the account later does not bring old tokens back.
+        await end_sessions(session, user)
     return user
 
 
-async def ensure_admin(session: AsyncSession, *, email: str, password: str, full_name: str) -> bool:
+async def ensure_admin(
+    session: AsyncSession,
+    *,
+    email: str,
+    full_name: str,
+    password: str | None = None,
+    password_hash: str | None = None,
+) -> bool:
     """Create the bootstrap super_admin unless a user with that address exists."""
     if await find_by_email(session, email) is not None:
         return False
     await create_user(
-        session, email=email, password=password, full_name=full_name, role=Role.SUPER_ADMIN
+        session,
+        email=email,
+        password=password,
+        password_hash=password_hash,
+        full_name=full_name,
+        role=Role.SUPER_ADMIN,
     )
     return True

@@ -6,7 +6,7 @@ from ticketdesk.auth.dependencies import CurrentUser
 from ticketdesk.comments import service as comments
 from ticketdesk.comments.models import TicketComment
 from ticketdesk.comments.schemas import CommentCreate, CommentRead, CommentUpdate
-from ticketdesk.db import SessionDep
+from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.validation import MAX_ID
 
 router = APIRouter(prefix="/tickets/{ref}/comments", tags=["comments"])
@@ -29,19 +29,19 @@ def present(comment: TicketComment) -> CommentRead:
 
 @router.post("", status_code=201)
 async def add_comment(
-    session: SessionDep, actor: CurrentUser, ref: str, data: CommentCreate
+    session: WriteSession, actor: CurrentUser, ref: str, data: CommentCreate
 ) -> CommentRead:
     return present(await comments.add_comment(session, actor, ref, data))
 
 
 @router.get("")
-async def list_comments(session: SessionDep, actor: CurrentUser, ref: str) -> list[CommentRead]:
+async def list_comments(session: ReadSession, actor: CurrentUser, ref: str) -> list[CommentRead]:
     """Oldest first. Customers never receive internal notes."""
     return [present(c) for c in await comments.list_comments(session, actor, ref)]
 
 
 @router.patch("/{comment_id}")
 async def edit_comment(
-    session: SessionDep, actor: CurrentUser, ref: str, comment_id: CommentId, data: CommentUpdate
+    session: WriteSession, actor: CurrentUser, ref: str, comment_id: CommentId, data: CommentUpdate
 ) -> CommentRead:
     return present(await comments.edit_comment(session, actor, ref, comment_id, data.comment))

@@ -1,7 +1,7 @@
 from fastapi import APIRouter
 
 from ticketdesk.auth.dependencies import CurrentUser
-from ticketdesk.db import SessionDep
+from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.sla import service as sla
 from ticketdesk.sla.schemas import (
     AuditRead,
@@ -15,26 +15,26 @@ router = APIRouter(prefix="/tickets/sla", tags=["sla"])
 
 
 @router.get("/config")
-async def list_policies(session: SessionDep, actor: CurrentUser) -> list[PolicyRead]:
+async def list_policies(session: ReadSession, actor: CurrentUser) -> list[PolicyRead]:
     """The four per-priority policies (minutes), most urgent first."""
     return [PolicyRead.model_validate(p) for p in await sla.list_policies(session, actor)]
 
 
 @router.post("/config")
-async def set_policy(session: SessionDep, actor: CurrentUser, data: PolicyIn) -> PolicyRead:
+async def set_policy(session: WriteSession, actor: CurrentUser, data: PolicyIn) -> PolicyRead:
     """Change one priority's targets. Existing tickets keep their due times."""
     return PolicyRead.model_validate(await sla.set_policy(session, actor, data))
 
 
 @router.get("/business-hours")
-async def get_business_hours(session: SessionDep, actor: CurrentUser) -> BusinessHoursRead:
+async def get_business_hours(session: ReadSession, actor: CurrentUser) -> BusinessHoursRead:
     calendar = await sla.get_business_hours(session, actor)
     return BusinessHoursRead.model_validate(calendar.to_config())
 
 
 @router.put("/business-hours")
 async def set_business_hours(
-    session: SessionDep, actor: CurrentUser, data: BusinessHoursIn
+    session: WriteSession, actor: CurrentUser, data: BusinessHoursIn
 ) -> BusinessHoursRead:
     """Time zone, windows per weekday (several allowed; none crossing midnight), holidays."""
     calendar = await sla.set_business_hours(session, actor, data)
@@ -42,6 +42,6 @@ async def set_business_hours(
 
 
 @router.get("/audit")
-async def audit_trail(session: SessionDep, actor: CurrentUser) -> list[AuditRead]:
+async def audit_trail(session: ReadSession, actor: CurrentUser) -> list[AuditRead]:
     """Every change of a policy or of the business hours, oldest first."""
     return [AuditRead.model_validate(row) for row in await sla.audit_trail(session, actor)]

@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from ticketdesk import clock
 from ticketdesk.auth import policy
 from ticketdesk.auth.dependencies import CurrentUser
-from ticketdesk.db import SessionDep
+from ticketdesk.db import ReadSession
 from ticketdesk.errors import Invalid
 from ticketdesk.stats import queries
 from ticketdesk.stats.schemas import Dashboard, Overview
@@ -15,7 +15,7 @@ router = APIRouter(tags=["statistics"])
 
 @router.get("/tickets/statistics/overview")
 async def overview(
-    session: SessionDep,
+    session: ReadSession,
     actor: CurrentUser,
     start_date: date | None = None,
     end_date: date | None = None,
@@ -28,7 +28,7 @@ async def overview(
 
 
 @router.get("/dashboard")
-async def dashboard(session: SessionDep, actor: CurrentUser) -> Dashboard:
+async def dashboard(session: ReadSession, actor: CurrentUser) -> Dashboard:
     """Counts for an admin home page: by status, unassigned, SLA breached, today's flow."""
     policy.require_super_admin(actor)
     return Dashboard(**await queries.dashboard(session, now=clock.now()))

@@ -7,7 +7,7 @@ from ticketdesk import clock
 from ticketdesk.auth import policy
 from ticketdesk.auth.dependencies import CurrentUser
 from ticketdesk.auth.models import User
-from ticketdesk.db import SessionDep
+from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.tickets import assignment, bulk, status
 from ticketdesk.tickets import history as trail
 from ticketdesk.tickets import service as tickets
@@ -66,13 +66,15 @@ def _page_headers(request: Request, response: Response, f: TicketFilters, page: 
 
 
 @router.post("", status_code=201)
-async def create_ticket(session: SessionDep, actor: CurrentUser, data: TicketCreate) -> TicketRead:
+async def create_ticket(
+    session: WriteSession, actor: CurrentUser, data: TicketCreate
+) -> TicketRead:
     return present(await tickets.create_ticket(session, actor, data), actor)
 
 
 @router.get("")
 async def list_tickets(
-    request: Request, response: Response, session: SessionDep, actor: CurrentUser, f: Filters
+    request: Request, response: Response, session: ReadSession, actor: CurrentUser, f: Filters
 ) -> list[TicketRead]:
     """Staff see all tickets; customers their own.
 
@@ -84,55 +86,55 @@ async def list_tickets(
 
 @router.get("/my")
 async def my_tickets(
-    request: Request, response: Response, session: SessionDep, actor: CurrentUser, f: Filters
+    request: Request, response: Response, session: ReadSession, actor: CurrentUser, f: Filters
 ) -> list[TicketRead]:
     """The tickets the caller created. Counted as `GET /tickets/` is."""
     return await _list(request, response, session, actor, f, mine=True)
 
 
 @router.post("/bulk")
-async def bulk_operation(session: SessionDep, actor: CurrentUser, data: BulkIn) -> BulkResult:
+async def bulk_operation(session: WriteSession, actor: CurrentUser, data: BulkIn) -> BulkResult:
     """All or nothing: if any ticket is missing or refuses the change, nothing changes."""
     return await bulk.run_bulk(session, actor, data)
 
 
 @router.get("/{ref}")
-async def get_ticket(session: SessionDep, actor: CurrentUser, ref: str) -> TicketRead:
+async def get_ticket(session: ReadSession, actor: CurrentUser, ref: str) -> TicketRead:
     """By numeric id or by ticket number (TKT-20250106-0001)."""
     return present(await tickets.read_ticket(session, actor, ref), actor)
 
 
 @router.patch("/{ref}")
 async def update_ticket(
-    session: SessionDep, actor: CurrentUser, ref: str, data: TicketUpdate
+    session: WriteSession, actor: CurrentUser, ref: str, data: TicketUpdate
 ) -> TicketRead:
     return present(await tickets.update_ticket(session, actor, ref, data), actor)
 
 
 @router.post("/{ref}/status")
 async def change_status(
-    session: SessionDep, actor: CurrentUser, ref: str, data: StatusChange
+    session: WriteSession, actor: CurrentUser, ref: str, data: StatusChange
 ) -> TicketRead:
     return present(await status.change_status(session, actor, ref, data), actor)
 
 
 @router.post("/{ref}/assign")
 async def assign_ticket(
-    session: SessionDep, actor: CurrentUser, ref: str, data: AssignIn
+    session: WriteSession, actor: CurrentUser, ref: str, data: AssignIn
 ) -> TicketRead:
     ticket = await assignment.assign_ticket(session, actor, ref, data.assigned_to_id, data.note)
     return present(ticket, actor)
 
 
 @router.get("/{ref}/history")
-async def ticket_history(session: SessionDep, actor: CurrentUser, ref: str) -> list[HistoryRead]:
+async def ticket_history(session: ReadSession, actor: CurrentUser, ref: str) -> list[HistoryRead]:
     """Status, priority and assignee changes, oldest first (staff only)."""
     rows = await trail.history_of(session, await tickets.staff_ticket(session, actor, ref))
     return [HistoryRead.model_validate(row) for row in rows]
 
 
 @router.get("/{ref}/activity")
-async def ticket_activity(session: SessionDep, actor: CurrentUser, ref: str) -> list[ActivityRead]:
+async def ticket_activity(session: ReadSession, actor: CurrentUser, ref: str) -> list[ActivityRead]:
     """Everything that happened to the ticket, SLA breaches included, oldest first (staff only)."""
     ticket = await tickets.staff_ticket(session, actor, ref)
     return await trail.timeline(session, ticket, now=clock.now())

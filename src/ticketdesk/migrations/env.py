@@ -1,4 +1,5 @@
-"""Alembic environment. Migrations are static files: nothing here imports the app's models."""
+"""Alembic environment. Migration files are static (they never import the models); the models'
+metadata is given to Alembic only so that `make revision` can draft the next file."""
 
 import asyncio
 
@@ -7,13 +8,17 @@ from sqlalchemy.engine import Connection
 
 from ticketdesk.config import get_settings
 from ticketdesk.db import create_engine
+from ticketdesk.models import Base
 
 config = context.config
+target_metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
+        target_metadata=target_metadata,
+        compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():

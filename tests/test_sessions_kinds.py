@@ -1,0 +1,47 @@
+"""Read sessions refuse to write; routes say which session they take."""
+
+import pytest
+from fastapi.routing import APIRoute
+
+from tests.factories import in_db
+from ticketdesk import clock, db
+from ticketdesk.auth.models import User
+
+
+def test_a_read_session_refuses_to_flush(client):
+    async def _try():
+        async with client.app.state.database.read() as session:
+            assert isinstance(session, db.AsyncReadSession)
+            session.add(
+                User(
+                    email="x@example.com",
+                    password_hash="x",
+                    full_name="X",
+                    role="agent",
+                    is_active=True,
+                    created_at=clock.now(),
+                    updated_at=clock.now(),
+                )
+            )
+            with pytest.raises(db.ReadOnlyError):
+                await session.flush()
+
+    client.portal.call(_try)
+
+    async def _count(session):
+        from sqlalchemy import func, select
+
+        return await session.scalar(select(func.count()).select_from(User))
+
+    assert in_db(client, _count) == 0
+
+
+def test_every_route_of_the_api_names_its_session_kind(client):
+    """No converted route falls back on the session chosen by HTTP method."""
+    for route in client.app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        calls = {d.call for d in route.dependant.dependencies}
+        assert db._request_session not in calls, route.path
+        if "GET" in route.methods:
+            assert db._write_session not in calls, route.path
