@@ -36,6 +36,9 @@ TEST_SECRET = "test-signing-key-that-is-long-enough-for-hs256"
 
 # Children first, so that deleting never trips a foreign key.
 DATA_TABLES = (
+    "events",
+    "jobs",
+    "checkpoints",
     "ticket_activity",
     "ticket_status_history",
     "ticket_comments",
@@ -51,6 +54,8 @@ OFFICE_WEEK = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu",
     "sun": [],
 }
 SERIAL_TABLES = (
+    "events",
+    "jobs",
     "ticket_activity",
     "ticket_status_history",
     "ticket_comments",
@@ -147,7 +152,7 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
         database_url=database_url,
         data_dir=data_dir,
         secret_key=TEST_SECRET,
-        jobs_interval_seconds=0,
+        worker=False,
         # Tests make many users and failed logins from one client; tests of these limits
         # build an app with low ones.
         registrations_per_client_per_hour=100_000,

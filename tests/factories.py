@@ -329,3 +329,19 @@ def set_sla_policy(
     response = client.post(f"{API}/tickets/sla/config", json=body, headers=admin.headers)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
+
+
+def run_jobs(client: TestClient, settings: Any = None) -> int:
+    """Runs every due job to completion in-process, as a worker would; returns how many ran.
+
+    Periodic work whose slot has come is queued first (the test apps run no worker of their
+    own, so nothing else runs jobs behind a test's back).
+    """
+    from ticketdesk.jobs.worker import drain
+
+    app = client.app
+    return client.portal.call(  # type: ignore[union-attr]
+        drain,
+        app.state.sessionmaker,
+        settings or app.state.settings,  # type: ignore[attr-defined]
+    )

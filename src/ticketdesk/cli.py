@@ -1,4 +1,4 @@
-"""The `ticketdesk` command: serve, migrate, create-user, run-jobs."""
+"""The `ticketdesk` command: serve, worker, migrate, create-user."""
 
 import asyncio
 from typing import Annotated
@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from ticketdesk import db, jobs
+from ticketdesk import db
 from ticketdesk.auth import service as accounts
 from ticketdesk.auth.models import Role
 from ticketdesk.auth.schemas import UserCreate
@@ -87,24 +87,45 @@ def create_user(
         raise typer.Exit(1) from None
 
 
-@app.command("run-jobs")
-def run_jobs(
-    once: Annotated[bool, typer.Option("--once", help="run the jobs one time and exit")] = False,
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="jobs run at once; default TICKETDESK_WORKER_CONCURRENCY")
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="run every due job, then exit")] = False,
 ) -> None:
-    """Run the periodic jobs (auto-close), once or forever."""
+    """Run background jobs only (mail, webhooks, auto-close, …), without serving HTTP."""
+    import signal
+
+    import ticketdesk.jobs.catalog  # noqa: F401 - registers every job handler
+    from ticketdesk.jobs.worker import Worker
+
     settings = get_settings()
 
     async def _run() -> None:
         engine = db.create_engine(settings.effective_database_url)
         await db.migrate(engine)
-        sessionmaker = db.make_sessionmaker(engine)
+        runner = Worker(db.make_sessionmaker(engine), settings, concurrency=concurrency)
         try:
             if once:
-                changed = await jobs.run_once(sessionmaker, settings)
-                typer.echo(f"jobs done: {changed} tickets changed")
-            else:
-                await jobs.run_periodically(sessionmaker, settings)
+                ran = await runner.drain()
+                typer.echo(f"jobs done: {ran} jobs run")
+                return
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+            typer.echo(f"worker started ({runner.concurrency} at once)")
+            await runner.run(stop)
         finally:
             await engine.dispose()
 
     asyncio.run(_run())
+
+
+@app.command("run-jobs", hidden=True)
+def run_jobs(
+    once: Annotated[bool, typer.Option("--once", help="run every due job, then exit")] = False,
+) -> None:
+    """The former name of `ticketdesk worker`."""
+    worker(concurrency=None, once=once)

@@ -24,11 +24,21 @@ class Settings(BaseSettings):
     admin_password: str | None = None
     admin_name: str = "Administrator"
     auto_close_hours: float = 48.0
+    # How often auto-close runs (seconds; 0: never).
     jobs_interval_seconds: float = 60.0
     # Throttles counted in the database, shared by every process (0 switches one off).
     login_attempts_per_minute: int = 10  # failed logins per address from one client
     login_failures_per_client_per_minute: int = 30  # failed logins per client, any address
     registrations_per_client_per_hour: int = 20
+
+    # Events and jobs (INTEGRATIONS.md). A worker runs in every server process unless off.
+    worker: bool = True
+    worker_concurrency: int = 4
+    worker_poll_seconds: float = 1.0
+    job_lease_seconds: float = 60.0
+    shutdown_seconds: float = 20.0
+    sla_scan_seconds: float = 60.0
+    events_retention_days: float = 30.0
     # Ticket lists count at most this many matches for X-Total-Count (0: always exact).
     list_count_limit: int = 10_000
 

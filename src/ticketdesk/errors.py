@@ -21,6 +21,10 @@ class Conflict(DomainError):
     status_code = 409
 
 
+class Gone(DomainError):
+    status_code = 410
+
+
 class Invalid(DomainError):
     """A well-formed request that breaks a business rule on a field (422)."""
 

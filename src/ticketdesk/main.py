@@ -16,7 +16,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ticketdesk import db, jobs
+import ticketdesk.jobs.catalog  # noqa: F401 - registers every job handler
+from ticketdesk import db
 from ticketdesk.auth import security
 from ticketdesk.auth import service as accounts
 from ticketdesk.auth.models import Role
@@ -26,6 +27,9 @@ from ticketdesk.auth.schemas import UserCreate
 from ticketdesk.comments.router import router as comments_router
 from ticketdesk.config import Settings, get_settings
 from ticketdesk.errors import Conflict, DomainError, Invalid, Throttled, Unauthorized
+from ticketdesk.events.router import router as events_router
+from ticketdesk.jobs.router import router as jobs_router
+from ticketdesk.jobs.worker import Worker
 from ticketdesk.sla.router import router as sla_router
 from ticketdesk.stats.router import router as stats_router
 from ticketdesk.tickets.router import router as tickets_router
@@ -96,16 +100,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.database = db.Database(app.state.sessionmaker, app.state.read_sessionmaker)
     await db.migrate(engine)
     await _bootstrap_admin(app, admin)
-    runner = None
-    if settings.jobs_interval_seconds > 0:
-        runner = asyncio.create_task(jobs.run_periodically(app.state.sessionmaker, settings))
+    stop, runner = asyncio.Event(), None
+    if settings.worker:
+        worker = Worker(
+            app.state.sessionmaker, settings, read_sessionmaker=app.state.read_sessionmaker
+        )
+        app.state.worker = worker
+        runner = asyncio.create_task(worker.run(stop))
     try:
         yield
     finally:
         if runner is not None:
-            runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await runner
+            stop.set()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(runner, settings.shutdown_seconds + 5)
         await engine.dispose()
 
 
@@ -160,7 +168,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(DomainError, _render_domain_error)
     app.add_exception_handler(IntegrityError, _render_integrity_error)
     app.add_exception_handler(RequestValidationError, _render_validation_error)
-    routers = (auth_router, users_router, sla_router, stats_router, tickets_router, comments_router)
+    routers = (
+        auth_router,
+        users_router,
+        sla_router,
+        stats_router,
+        tickets_router,
+        comments_router,
+        events_router,
+        jobs_router,
+    )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
 

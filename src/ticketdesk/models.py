@@ -3,6 +3,8 @@
 from ticketdesk.auth.models import ThrottleHit, User
 from ticketdesk.comments.models import TicketComment
 from ticketdesk.db import Base
+from ticketdesk.events.models import Event
+from ticketdesk.jobs.models import Checkpoint, Job
 from ticketdesk.sla.models import BusinessHours, SettingsAudit, SLAPolicy
 from ticketdesk.tickets.models import (
     Ticket,
@@ -15,6 +17,9 @@ from ticketdesk.tickets.models import (
 __all__ = [
     "Base",
     "BusinessHours",
+    "Checkpoint",
+    "Event",
+    "Job",
     "SLAPolicy",
     "SettingsAudit",
     "ThrottleHit",

@@ -19,17 +19,30 @@ from tests.factories import (
     insert_tickets,
     iso,
     rows_of,
+    run_jobs,
     set_status,
     ticket_in_status,
 )
-from ticketdesk import db, jobs, main
+from ticketdesk import clock, db, main
 from ticketdesk.config import Settings
+from ticketdesk.jobs import worker
+from ticketdesk.tickets import autoclose
 from ticketdesk.tickets.models import Status, TicketActivity, TicketStatusHistory
 
 
-def run_jobs(client, settings):
-    """One pass of the periodic jobs, as a server process runs it."""
-    return client.portal.call(jobs.run_once, client.app.state.sessionmaker, settings)
+def auto_close_pass(client, settings):
+    """Runs the due jobs as a worker would; returns how many tickets were closed."""
+    before = closed_count(client)
+    run_jobs(client, settings)
+    return closed_count(client) - before
+
+
+def closed_count(client):
+    async def _count(session):
+        query = select(func.count()).where(TicketStatusHistory.to_status == Status.CLOSED)
+        return await session.scalar(query)
+
+    return in_db(client, _count)
 
 
 def show(client, people, ticket_id):
@@ -41,28 +54,16 @@ def test_defaults_are_48_hours_checked_every_60_seconds():
     assert Settings.model_fields["jobs_interval_seconds"].default == 60
 
 
-def test_every_server_process_runs_the_jobs(monkeypatch, settings):
-    """The app starts the periodic runner with its settings and stops it on shutdown."""
-    seen = []
-
-    async def fake_runner(sessionmaker, given):
-        seen.append((sessionmaker, given.jobs_interval_seconds))
-        try:
-            await asyncio.Event().wait()
-        finally:
-            seen.append("stopped")
-
-    monkeypatch.setattr(main.jobs, "run_periodically", fake_runner)
-    with TestClient(
-        main.create_app(settings.model_copy(update={"jobs_interval_seconds": 60}))
-    ) as c:
+def test_every_server_process_runs_a_worker(settings):
+    """The app starts a worker with its settings and stops it on shutdown; tests turn it off."""
+    with TestClient(main.create_app(settings.model_copy(update={"worker": True}))) as c:
         assert c.get("/healthz").status_code == 200
-        assert seen == [(c.app.state.sessionmaker, 60)]
-    assert seen[-1] == "stopped"
-    # Interval 0 switches the runner off (the tests' own setting).
-    with TestClient(main.create_app(settings)):
-        pass
-    assert len(seen) == 2
+        running = c.app.state.worker
+        assert isinstance(running, worker.Worker)
+        assert running in worker._local_workers
+    assert running not in worker._local_workers
+    with TestClient(main.create_app(settings)) as c:
+        assert not hasattr(c.app.state, "worker")
 
 
 def test_resolved_and_untouched_for_48_hours_is_closed(client, people, settings, fake_clock):
@@ -70,7 +71,7 @@ def test_resolved_and_untouched_for_48_hours_is_closed(client, people, settings,
     tid = ticket_in_status(client, people, "resolved")["id"]
     fake_clock.advance(hours=48)
 
-    assert run_jobs(client, settings) == 1
+    assert auto_close_pass(client, settings) == 1
 
     shown = show(client, people, tid)
     assert shown["status"] == "closed"
@@ -93,12 +94,13 @@ def test_not_yet_due_is_left_alone(client, people, settings, fake_clock):
     tid = ticket_in_status(client, people, "resolved")["id"]
     fake_clock.advance(hours=47.9)
     before = footprint(client, tid)
-    assert run_jobs(client, settings) == 0
+    assert auto_close_pass(client, settings) == 0
     assert footprint(client, tid) == before
     fake_clock.advance(hours=0.1)
-    assert run_jobs(client, settings) == 1
-    # A second pass finds nothing more to do.
-    assert run_jobs(client, settings) == 0
+    assert auto_close_pass(client, settings) == 1
+    # A second pass, a minute later, finds nothing more to do.
+    fake_clock.advance(minutes=1)
+    assert auto_close_pass(client, settings) == 0
     assert len(rows_of(client, TicketStatusHistory, tid)) == 2
 
 
@@ -106,9 +108,9 @@ def test_fractional_hours(client, people, settings, fake_clock):
     half_hour = settings.model_copy(update={"auto_close_hours": 0.5})
     tid = ticket_in_status(client, people, "resolved")["id"]
     fake_clock.advance(minutes=29)
-    assert run_jobs(client, half_hour) == 0
+    assert auto_close_pass(client, half_hour) == 0
     fake_clock.advance(minutes=1)
-    assert run_jobs(client, half_hour) == 1
+    assert auto_close_pass(client, half_hour) == 1
     assert show(client, people, tid)["status"] == "closed"
     assert "0.5 hours" in rows_of(client, TicketStatusHistory, tid)[-1].change_note
 
@@ -117,7 +119,7 @@ def test_only_resolved_tickets_are_closed(client, people, settings, fake_clock):
     ids = {s: ticket_in_status(client, people, s)["id"] for s in STATUSES}
     fake_clock.advance(days=30)
     before = {s: footprint(client, tid) for s, tid in ids.items() if s != "resolved"}
-    assert run_jobs(client, settings) == 1
+    assert auto_close_pass(client, settings) == 1
     assert show(client, people, ids["resolved"])["status"] == "closed"
     assert {s: footprint(client, ids[s]) for s in before} == before
 
@@ -135,9 +137,9 @@ def test_a_staff_reply_restarts_the_wait(client, people, settings, fake_clock):
     assert show(client, people, tid)["status"] == "resolved"
 
     fake_clock.advance(hours=24)  # 48 h after resolving, 24 h after the reply
-    assert run_jobs(client, settings) == 0
+    assert auto_close_pass(client, settings) == 0
     fake_clock.advance(hours=24)
-    assert run_jobs(client, settings) == 1
+    assert auto_close_pass(client, settings) == 1
     assert show(client, people, tid)["status"] == "closed"
 
 
@@ -151,7 +153,7 @@ def test_a_customer_reply_reopens_so_nothing_is_closed(client, people, settings,
     )
     assert response.status_code == 201
     fake_clock.advance(hours=100)
-    assert run_jobs(client, settings) == 0
+    assert auto_close_pass(client, settings) == 0
     assert show(client, people, tid)["status"] == "reopened"
 
 
@@ -166,7 +168,7 @@ def test_an_internal_note_does_not_restart_the_wait(client, people, settings, fa
     )
     assert response.status_code == 201
     fake_clock.advance(hours=1)
-    assert run_jobs(client, settings) == 1
+    assert auto_close_pass(client, settings) == 1
 
 
 def test_more_tickets_than_one_batch(client, people, settings, fake_clock):
@@ -179,7 +181,8 @@ def test_more_tickets_than_one_batch(client, people, settings, fake_clock):
         resolved_at=resolved,
         updated_at=resolved,
     )
-    assert run_jobs(client, settings) == 450
+    run_jobs(client, settings)
+    assert closed_count(client) == 450
     for tid in (ids[0], ids[199], ids[200], ids[-1]):
         assert show(client, people, tid)["status"] == "closed"
 
@@ -189,7 +192,9 @@ async def _two_processes_at_once(url, settings):
     engines = [db.create_engine(url), db.create_engine(url)]
     try:
         makers = [db.make_sessionmaker(engine) for engine in engines]
-        return await asyncio.gather(*(jobs.run_once(maker, settings) for maker in makers))
+        return await asyncio.gather(
+            *(autoclose.close_all(maker, now=clock.now(), hours=48) for maker in makers)
+        )
     finally:
         for engine in engines:
             await engine.dispose()
@@ -230,7 +235,7 @@ def _cli(database_url, tmp_path, **env):
         **env,
     }
     return subprocess.run(
-        [str(executable), "run-jobs", "--once"],
+        [str(executable), "worker", "--once"],
         env=clean,
         capture_output=True,
         text=True,
@@ -275,7 +280,7 @@ def test_run_jobs_once_from_the_command_line(
     result = _cli(database_url, tmp_path, **env)
 
     assert result.returncode == 0, result.stderr
-    assert "3 tickets changed" in result.stdout
+    assert "jobs done" in result.stdout
     for tid in due:
         assert show(client, people, tid)["status"] == "closed"
         row = rows_of(client, TicketStatusHistory, tid)[-1]
@@ -284,26 +289,3 @@ def test_run_jobs_once_from_the_command_line(
         assert rows_of(client, TicketStatusHistory, tid) == []
     assert show(client, people, not_due[0])["status"] == "resolved"
     assert show(client, people, old_open[0])["status"] == "open"
-
-
-def test_the_periodic_runner_waits_the_interval_and_survives_failures(monkeypatch, settings):
-    """run_periodically: sleep the interval, run the jobs, log a failure and carry on."""
-    events = []
-
-    async def fake_sleep(seconds):
-        events.append(("sleep", seconds))
-        if len(events) >= 7:
-            raise asyncio.CancelledError
-
-    async def fake_run_once(sessionmaker, given_settings):
-        events.append(("run", given_settings.auto_close_hours))
-        if len(events) == 2:
-            raise RuntimeError("database unreachable")
-        return 1
-
-    monkeypatch.setattr(jobs.asyncio, "sleep", fake_sleep)
-    monkeypatch.setattr(jobs, "run_once", fake_run_once)
-    every_minute = settings.model_copy(update={"jobs_interval_seconds": 60.0})
-    with pytest.raises(asyncio.CancelledError):
-        asyncio.run(jobs.run_periodically(None, every_minute))
-    assert events == [("sleep", 60.0), ("run", 48.0)] * 3 + [("sleep", 60.0)]

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from ticketdesk import clock
+from ticketdesk import clock, events
 from ticketdesk.auth import policy
 from ticketdesk.auth.models import User
 from ticketdesk.comments.models import TicketComment
@@ -19,7 +19,7 @@ from ticketdesk.tickets.transition import apply_status
 from ticketdesk.tickets.workflow import AWAITING_STAFF
 
 
-def insert_comment(
+async def insert_comment(
     session: AsyncSession,
     author: User,
     ticket: Ticket,
@@ -32,6 +32,7 @@ def insert_comment(
     """Adds the comment and keeps the counters; a public staff reply is the first response.
 
     Internal notes leave `updated_at` alone: a customer must not learn of them even by time.
+    The event carries the comment's id, author and visibility, never its text.
     """
     comment = TicketComment(
         ticket_id=ticket.id,
@@ -52,6 +53,21 @@ def insert_comment(
             ticket.first_response_at = now
     add_activity(
         session, ticket, author, "comment_added", now=now, text=text, is_internal=is_internal
+    )
+    await session.flush()
+    await events.record(
+        session,
+        "note.created" if is_internal else "comment.created",
+        ticket=ticket,
+        actor=author,
+        data={
+            "comment_id": comment.id,
+            "author_id": author.id,
+            "is_internal": is_internal,
+            "is_resolution": is_resolution,
+        },
+        now=now,
+        is_internal=is_internal,
     )
     return comment
 
@@ -84,7 +100,7 @@ async def add_comment(
     if data.is_internal and data.is_resolution:
         raise Invalid("a resolution comment is public; it cannot be internal", field="is_internal")
     now = clock.now()
-    comment = insert_comment(
+    comment = await insert_comment(
         session,
         actor,
         ticket,
@@ -148,5 +164,14 @@ async def edit_comment(
     comment.comment, comment.updated_at = text, now
     if not comment.is_internal:
         ticket.updated_at = now
+    await events.record(
+        session,
+        "comment.updated",
+        ticket=ticket,
+        actor=actor,
+        data={"comment_id": comment.id, "author_id": actor.id, "is_internal": comment.is_internal},
+        now=now,
+        is_internal=comment.is_internal,
+    )
     await session.flush()
     return comment

@@ -60,6 +60,7 @@ async def set_due_times(session: AsyncSession, ticket: Ticket) -> None:
     )
     resolution = timedelta(minutes=policy.resolution_time, seconds=_paused_seconds(ticket, policy))
     ticket.resolution_due_at = await _add(session, policy, start, resolution)
+    ticket.sla_breaches_recorded = 0
 
 
 def _paused_seconds(ticket: Ticket, policy: SLAPolicy) -> int:

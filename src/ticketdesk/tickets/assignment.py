@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketdesk import clock
+from ticketdesk import clock, events
 from ticketdesk.auth import policy
 from ticketdesk.auth.models import STAFF_ROLES, Role, User
 from ticketdesk.errors import Forbidden, Invalid
@@ -54,6 +54,14 @@ async def assign(
     else:
         add_history(session, ticket, actor, now=now, assignee=(old, new), note=note)
     add_activity(session, ticket, actor, "assigned", now=now, old=old, new=new, note=note)
+    await events.record(
+        session,
+        "ticket.assigned",
+        ticket=ticket,
+        actor=actor,
+        data={"from": old, "to": new, "note": note},
+        now=now,
+    )
     return True
 
 

@@ -3,8 +3,9 @@
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ticketdesk.db import session_scope
 from ticketdesk.tickets.models import Status, Ticket
 from ticketdesk.tickets.transition import apply_status
 
@@ -35,3 +36,16 @@ async def close_batch(session: AsyncSession, *, now: datetime, hours: float) -> 
         await apply_status(session, None, ticket, Status.CLOSED, now=now, note=note_for(hours))
     await session.flush()
     return len(due)
+
+
+async def close_all(
+    sessionmaker: async_sessionmaker[AsyncSession], *, now: datetime, hours: float
+) -> int:
+    """Closes every due ticket, BATCH at a time, each batch in its own transaction."""
+    total = 0
+    while True:
+        async with session_scope(sessionmaker) as session:
+            closed = await close_batch(session, now=now, hours=hours)
+        total += closed
+        if closed < BATCH:
+            return total

@@ -55,6 +55,7 @@ class Ticket(Base):
         Index("ix_tickets_priority_created_at", "priority", "created_at", "id"),
         Index("ix_tickets_category_created_at", "category", "created_at", "id"),
         Index("ix_tickets_resolution_due_at_id", "resolution_due_at", "id"),
+        Index("ix_tickets_first_response_due_at_id", "first_response_due_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -82,6 +83,9 @@ class Ticket(Base):
     # can recompute the resolution due time without losing the pauses, whichever way it counts.
     sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sla_paused_business_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Which breaches already have their `ticket.sla_breached` event (sla/jobs.py): bit 1 the
+    # first response, bit 2 the resolution. Cleared when the due times are computed again.
+    sla_breaches_recorded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
-from ticketdesk import clock
+from ticketdesk import clock, events
 from ticketdesk.auth import policy
 from ticketdesk.auth.models import User
 from ticketdesk.errors import Forbidden, Invalid, NotFound
@@ -69,6 +69,21 @@ async def create_ticket(session: AsyncSession, actor: User, data: TicketCreate) 
     await session.flush()
     _add_tag_rows(session, ticket, data.tags)
     add_activity(session, ticket, actor, "created", now=now)
+    await events.record(
+        session,
+        "ticket.created",
+        ticket=ticket,
+        actor=actor,
+        data={
+            "ticket_number": ticket.ticket_number,
+            "subject": ticket.subject,
+            "status": ticket.status,
+            "priority": ticket.priority,
+            "category": ticket.category,
+            "user_id": ticket.user_id,
+        },
+        now=now,
+    )
     return ticket
 
 
@@ -145,20 +160,29 @@ async def update_ticket(session: AsyncSession, actor: User, ref: str, data: Tick
 async def apply_changes(
     session: AsyncSession, actor: User, ticket: Ticket, changes: dict[str, Any], *, now: datetime
 ) -> bool:
-    """Applies field edits; each real change is recorded in the activity trail."""
-    changed = False
+    """Applies field edits; each real change is recorded in the activity trail, and all of
+    them in one `ticket.updated` event."""
+    changed: dict[str, list[Any]] = {}
     for field, value in changes.items():
         old = ticket.tag_list if field == "tags" else getattr(ticket, field)
         if old == value:
             continue
-        changed = True
+        changed[field] = [old, value]
         await _apply_field(session, actor, ticket, field, value, now=now)
         add_activity(
             session, ticket, actor, "field_changed", now=now, field=field, old=old, new=value
         )
     if changed:
         ticket.updated_at = now
-    return changed
+        await events.record(
+            session,
+            "ticket.updated",
+            ticket=ticket,
+            actor=actor,
+            data={"changes": changed},
+            now=now,
+        )
+    return bool(changed)
 
 
 async def _apply_field(

@@ -30,7 +30,7 @@ async def change_status(
     now = clock.now()
     await apply_status(session, actor, ticket, change.status, now=now, note=change.note)
     if change.is_resolution and change.note:
-        comments.insert_comment(
+        await comments.insert_comment(
             session, actor, ticket, change.note, is_internal=False, is_resolution=True, now=now
         )
     await session.flush()

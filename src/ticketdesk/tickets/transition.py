@@ -4,6 +4,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ticketdesk import events
 from ticketdesk.auth.models import User
 from ticketdesk.errors import Conflict
 from ticketdesk.sla import service as sla
@@ -49,4 +50,12 @@ async def apply_status(
     )
     add_activity(
         session, ticket, actor, "status_changed", now=now, old=current, new=target, note=note
+    )
+    await events.record(
+        session,
+        "ticket.status_changed",
+        ticket=ticket,
+        actor=actor,
+        data={"from": current, "to": target, "note": note},
+        now=now,
     )

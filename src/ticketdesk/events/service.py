@@ -1,0 +1,169 @@
+"""Recording events, and reading them back in commit order.
+
+`record` runs the in-transaction subscribers at once (mail outbox rows, search index, …) but
+keeps the event row itself until the transaction commits. Then it is inserted under a lock
+that is held to the end of the commit (PostgreSQL; SQLite writers are serial anyway), so event
+ids are handed out in commit order: a reader that sees event N has seen every event below N
+that will ever commit. Reading `id > cursor ORDER BY id` therefore never skips a transaction
+that commits late, and ids in the feed only grow.
+"""
+
+import enum
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from ticketdesk.events.models import Event
+
+if TYPE_CHECKING:
+    from ticketdesk.auth.models import User
+    from ticketdesk.tickets.models import Ticket
+
+# Any constant will do, as long as nothing else uses it (the migrations take 7415001).
+COMMIT_ORDER_LOCK = 7415002
+PENDING = "ticketdesk_pending_events"
+
+
+@dataclass
+class PendingEvent:
+    type: str
+    ticket: "Ticket | None"
+    actor: "User | None"
+    data: dict[str, Any]
+    occurred_at: datetime
+    is_internal: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "occurred_at": self.occurred_at,
+            "ticket_id": self.ticket.id if self.ticket is not None else None,
+            "actor_id": self.actor.id if self.actor is not None else None,
+            "is_internal": self.is_internal,
+            "data": plain(self.data),
+        }
+
+
+Subscriber = Callable[[AsyncSession, PendingEvent], Awaitable[None]]
+_subscribers: list[Subscriber] = []
+
+
+def subscribe(subscriber: Subscriber) -> Subscriber:
+    """Run `subscriber(session, event)` in the transaction of every recorded event."""
+    if subscriber not in _subscribers:
+        _subscribers.append(subscriber)
+    return subscriber
+
+
+async def record(
+    session: AsyncSession,
+    type: str,
+    *,
+    ticket: "Ticket | None",
+    actor: "User | None",
+    data: dict[str, Any],
+    now: datetime,
+    is_internal: bool = False,
+) -> PendingEvent:
+    """Append an event to the log as part of the current transaction.
+
+    An event about a staff-only ticket is internal whatever the caller says.
+    """
+    internal = is_internal or bool(ticket is not None and ticket.is_internal)
+    pending = PendingEvent(type, ticket, actor, data, now, internal)
+    session.sync_session.info.setdefault(PENDING, []).append(pending)
+    for subscriber in _subscribers:
+        await subscriber(session, pending)
+    return pending
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready copy of event data: enums by value, times in ISO 8601."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat().replace("+00:00", "Z")
+    return value
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _insert_pending(session: Session) -> None:
+    pending: list[PendingEvent] | None = session.info.pop(PENDING, None)
+    if not pending:
+        return
+    session.flush()  # everything else first: the lock is held only for the event rows
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": COMMIT_ORDER_LOCK})
+    session.execute(insert(Event), [event.row() for event in pending])
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(PENDING, None)
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_pending_soft(session: Session, _previous: Any) -> None:
+    session.info.pop(PENDING, None)
+
+
+async def read_after(
+    session: AsyncSession,
+    after: int,
+    *,
+    limit: int,
+    types: Iterable[str] | None = None,
+    ticket_ids: Sequence[int] | None = None,
+    include_internal: bool = True,
+) -> list[Event]:
+    """Committed events with ids above `after`, oldest first."""
+    query = select(Event).where(Event.id > after).order_by(Event.id).limit(limit)
+    wanted = list(types or [])
+    if wanted:
+        query = query.where(Event.type.in_(wanted))
+    if ticket_ids is not None:
+        query = query.where(Event.ticket_id.in_(ticket_ids))
+    if not include_internal:
+        query = query.where(Event.is_internal.is_(False))
+    return list(await session.scalars(query))
+
+
+async def last_id(session: AsyncSession) -> int:
+    """The newest committed event's id (0 for an empty log)."""
+    return int(await session.scalar(select(Event.id).order_by(Event.id.desc()).limit(1)) or 0)
+
+
+PRUNED_THROUGH = "events.pruned_through"
+
+
+async def pruned_through(session: AsyncSession) -> int:
+    """The id of the newest event removed by retention (0: none ever was)."""
+    from ticketdesk.jobs import checkpoints
+
+    value = await checkpoints.read(session, PRUNED_THROUGH)
+    return int(value) if value else 0
+
+
+async def prune(session: AsyncSession, *, before: datetime, now: datetime) -> int:
+    """Removes the events older than `before`, remembering the newest id removed."""
+    from sqlalchemy import delete, func
+
+    from ticketdesk.jobs import checkpoints
+
+    newest = await session.scalar(select(func.max(Event.id)).where(Event.occurred_at < before))
+    if newest is None:
+        return 0
+    result = await session.execute(delete(Event).where(Event.id <= newest))
+    await checkpoints.write(session, PRUNED_THROUGH, str(newest), now=now)
+    return int(result.rowcount)  # type: ignore[attr-defined]

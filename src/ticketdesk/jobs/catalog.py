@@ -1,0 +1,6 @@
+"""Every module that registers job handlers, imported before a worker starts."""
+
+import ticketdesk.events.jobs
+import ticketdesk.jobs.maintenance
+import ticketdesk.sla.jobs
+import ticketdesk.tickets.jobs  # noqa: F401
