@@ -142,7 +142,7 @@ def test_concurrent_writers_and_a_follower_see_every_event_once(client, people, 
         engines = [db.create_engine(database_url) for _ in range(4)]
         reader_engine = db.create_engine(database_url)
         makers = [db.make_sessionmaker(engine) for engine in engines]
-        reader = db.make_sessionmaker(reader_engine, read_only=True)
+        reader = db.make_read_sessionmaker(reader_engine)
         seen: list[int] = []
         done = asyncio.Event()
 
