@@ -583,10 +583,15 @@ class HttpRun:
     rows_written: dict[str, int]  # table -> rows its scenario wrote
 
 
-async def run_http(conn: asyncpg.Connection, actors: Actors, opts: Options) -> HttpRun:
+async def run_http(
+    conn: asyncpg.Connection,
+    actors: Actors,
+    opts: Options,
+    extra_env: dict[str, str] | None = None,
+) -> HttpRun:
     run = HttpRun(results={}, scenarios={}, rows_written={})
     tables = {"status": "ticket_status_history", "comment": "ticket_comments"}
-    with server_process(opts.url, workers=opts.workers) as server:
+    with server_process(opts.url, workers=opts.workers, extra_env=extra_env) as server:
         tokens = await login_all(server.port)
         probe = Probe(server, conn, seeding.connect_args(opts.url)["database"])
         for name in opts.scenarios:

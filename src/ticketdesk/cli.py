@@ -34,6 +34,10 @@ def serve(
         workers=workers or settings.workers,
         log_level="info",
         access_log=False,
+        # A worker process answers the supervisor's health check only once its imports are
+        # done; on a busy machine that takes more than uvicorn's 5 s, and the supervisor would
+        # kill and restart it over and over.
+        timeout_worker_healthcheck=60,
     )
 
 

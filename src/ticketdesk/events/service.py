@@ -9,6 +9,7 @@ that commits late, and ids in the feed only grow.
 """
 
 import enum
+import os
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,6 +25,10 @@ from ticketdesk.events.models import Event
 if TYPE_CHECKING:
     from ticketdesk.auth.models import User
     from ticketdesk.tickets.models import Ticket
+
+# Measuring only (bench/events_bench.py): "false" keeps event rows from being written, to weigh
+# what the log costs. Mail, webhooks and live pages depend on the log: never set it in service.
+WRITE_EVENT_ROWS = os.environ.get("TICKETDESK_BENCH_EVENT_ROWS", "true") != "false"
 
 # Any constant will do, as long as nothing else uses it (the migrations take 7415001).
 COMMIT_ORDER_LOCK = 7415002
@@ -100,7 +105,7 @@ def plain(value: Any) -> Any:
 @sa_event.listens_for(Session, "before_commit")
 def _insert_pending(session: Session) -> None:
     pending: list[PendingEvent] | None = session.info.pop(PENDING, None)
-    if not pending:
+    if not pending or not WRITE_EVENT_ROWS:
         return
     session.flush()  # everything else first: the lock is held only for the event rows
     if session.get_bind().dialect.name == "postgresql":
