@@ -47,6 +47,7 @@ DATA_TABLES = (
     "ticket_number_counters",
     "settings_audit",
     "throttle_hits",
+    "api_tokens",
     "users",
 )
 OFFICE_WEEK = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")} | {
@@ -62,6 +63,7 @@ SERIAL_TABLES = (
     "tickets",
     "settings_audit",
     "throttle_hits",
+    "api_tokens",
     "users",
 )
 

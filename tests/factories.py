@@ -345,3 +345,16 @@ def run_jobs(client: TestClient, settings: Any = None) -> int:
         app.state.sessionmaker,
         settings or app.state.settings,  # type: ignore[attr-defined]
     )
+
+
+# --- API tokens --------------------------------------------------------------------------------
+
+
+def make_api_token(
+    client: TestClient, owner: Actor, scopes: list[str] | tuple[str, ...], **fields: Any
+) -> Actor:
+    """POST /auth/tokens as `owner`; an Actor that sends the new `td_` token."""
+    body = {"name": "script", "scopes": list(scopes), **fields}
+    response = client.post(f"{API}/auth/tokens", json=body, headers=owner.headers)
+    assert response.status_code == 201, response.text
+    return Actor(owner.id, owner.email, owner.role, response.json()["token"])

@@ -1,6 +1,6 @@
 """Every domain's tables, imported so that `Base.metadata` is complete."""
 
-from ticketdesk.auth.models import ThrottleHit, User
+from ticketdesk.auth.models import ApiToken, ThrottleHit, User
 from ticketdesk.comments.models import TicketComment
 from ticketdesk.db import Base
 from ticketdesk.events.models import Event
@@ -15,6 +15,7 @@ from ticketdesk.tickets.models import (
 )
 
 __all__ = [
+    "ApiToken",
     "Base",
     "BusinessHours",
     "Checkpoint",

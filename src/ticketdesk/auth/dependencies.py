@@ -1,17 +1,51 @@
-"""The authenticated caller, re-read from the database on every request."""
+"""The authenticated caller, re-read from the database on every request.
 
-from typing import Annotated
+A request carries a login token (JWT) or an API token (`td_...`). An API token acts as its
+owner, limited to its scopes: every route declares the scope a token needs there with
+`require_scope` (on the router or the route), and a route that declares none refuses API
+tokens. A login holds every scope its role allows; what the role may do is decided by policy.
+"""
+
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from ticketdesk import clock, db
-from ticketdesk.auth import security
+from ticketdesk.auth import scopes as scoping
+from ticketdesk.auth import security, tokens
 from ticketdesk.auth import service as accounts
 from ticketdesk.auth.models import User
-from ticketdesk.errors import Unauthorized
+from ticketdesk.auth.scopes import Scope
+from ticketdesk.errors import Forbidden, Unauthorized
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+_UNDECLARED = object()
+
+
+class ScopeRule:
+    """The scope an API token needs on a route: `read` for GET and HEAD, `write` for the
+    other methods (None: any token will do)."""
+
+    def __init__(self, read: Scope | None, write: Scope | None) -> None:
+        self.read = read
+        self.write = write
+
+    def __call__(self, request: Request) -> None:
+        needed = self.read if request.method in db.READING_METHODS else self.write
+        request.state.required_scope = needed
+
+
+def require_scope(scope: Scope, *, write: Scope | None = None) -> Any:
+    """`dependencies=[require_scope(Scope.EVENTS_READ)]` on a router or a route; with `write`,
+    GET and HEAD need `scope` and the other methods need `write`."""
+    return Depends(ScopeRule(scope, write or scope))
+
+
+def any_api_token() -> Any:
+    """For routes every API token may call, whatever its scopes (`/auth/me`)."""
+    return Depends(ScopeRule(None, None))
 
 
 async def current_user(request: Request, token: Annotated[str | None, Depends(bearer)]) -> User:
@@ -20,7 +54,11 @@ async def current_user(request: Request, token: Annotated[str | None, Depends(be
     session before the user), else in a short read of its own."""
     if not token:
         raise Unauthorized("not authenticated")
-    claims = security.read_token(token, key=request.app.state.signing_key, now=clock.now())
+    claims: security.TokenClaims | None
+    if token.startswith(tokens.PREFIX):
+        claims = await _api_token_claims(request, token)
+    else:
+        claims = security.read_token(token, key=request.app.state.signing_key, now=clock.now())
     user = None
     if claims is not None:
         session = db.request_session(request)
@@ -33,6 +71,29 @@ async def current_user(request: Request, token: Annotated[str | None, Depends(be
         raise Unauthorized("invalid or expired token")
     request.state.user_id = user.id
     return user
+
+
+async def _api_token_claims(request: Request, token: str) -> security.TokenClaims:
+    """Checked in a short read of its own, and last_used_at written (at most once a minute)
+    in a short transaction of its own, both before the route's session runs its first
+    statement: on SQLite a writing session holds the write lock from then on."""
+    database, key = request.app.state.database, request.app.state.signing_key
+    now = clock.now()
+    async with database.read() as reading:
+        found = await tokens.find(reading, token, signing_key=key, now=now)
+    if found is None:
+        raise Unauthorized("invalid, expired or revoked API token")
+    row, held = found
+    needed = getattr(request.state, "required_scope", _UNDECLARED)
+    if needed is _UNDECLARED:
+        raise Forbidden("API tokens cannot be used here; sign in instead")
+    if isinstance(needed, Scope) and not scoping.grants(held, needed):
+        raise Forbidden(f"this API token lacks the scope {needed}")
+    request.state.token_scopes = held
+    if tokens.needs_touch(row, now):
+        async with database.write() as writing:
+            await tokens.touch(writing, row.id, now)
+    return security.TokenClaims(row.user_id, row.session_epoch)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

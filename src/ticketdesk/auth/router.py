@@ -1,18 +1,21 @@
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
 
 from ticketdesk import clock
-from ticketdesk.auth import security
+from ticketdesk.auth import security, tokens
 from ticketdesk.auth import service as accounts
-from ticketdesk.auth.dependencies import CurrentUser
-from ticketdesk.auth.models import Role, User
+from ticketdesk.auth.dependencies import CurrentUser, any_api_token, require_scope
+from ticketdesk.auth.models import ApiToken, Role, User
 from ticketdesk.auth.schemas import (
     AnyRole,
+    ApiTokenCreate,
+    ApiTokenCreated,
+    ApiTokenRead,
     LoginIn,
     RegisterIn,
     TokenOut,
@@ -20,13 +23,19 @@ from ticketdesk.auth.schemas import (
     UserRead,
     UserUpdate,
 )
+from ticketdesk.auth.scopes import Scope
 from ticketdesk.config import Settings
 from ticketdesk.db import Database, DatabaseDep, ReadSession, WriteSession
 from ticketdesk.errors import Forbidden
 from ticketdesk.validation import MAX_ID
 
 router = APIRouter(tags=["auth"])
-users_router = APIRouter(prefix="/users", tags=["users"])
+# API tokens: listing needs users:read, creating and changing users needs admin.
+users_router = APIRouter(
+    prefix="/users",
+    tags=["users"],
+    dependencies=[require_scope(Scope.USERS_READ, write=Scope.ADMIN)],
+)
 UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
@@ -120,7 +129,7 @@ async def token(
     return await _login(request, response, database, data)
 
 
-@router.get("/auth/me")
+@router.get("/auth/me", dependencies=[any_api_token()])
 async def me(user: CurrentUser) -> UserRead:
     return UserRead.model_validate(user)
 
@@ -143,3 +152,60 @@ async def update_user(
     session: WriteSession, actor: CurrentUser, user_id: UserId, data: UserUpdate
 ) -> UserRead:
     return UserRead.model_validate(await accounts.update_user(session, actor, user_id, data))
+
+
+# Managing API tokens takes a login, or a token with the admin scope: a leaked token must not
+# be able to mint tokens that outlive its own revocation.
+TokenId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def _token_read(row: ApiToken) -> ApiTokenRead:
+    return ApiTokenRead(
+        id=row.id,
+        user_id=row.user_id,
+        name=row.name,
+        scopes=sorted(tokens.scopes_of(row)),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        last_used_at=row.last_used_at,
+    )
+
+
+@router.post("/auth/tokens", status_code=201, dependencies=[require_scope(Scope.ADMIN)])
+async def create_api_token(
+    request: Request, session: WriteSession, actor: CurrentUser, data: ApiTokenCreate
+) -> ApiTokenCreated:
+    """The token is in this answer only: it is stored as a keyed hash and cannot be shown
+    again. Scopes beyond the caller's role are refused (422)."""
+    row, plain = await tokens.create_token(
+        session,
+        actor,
+        name=data.name,
+        scopes=data.scopes,
+        expires_in_days=data.expires_in_days,
+        signing_key=request.app.state.signing_key,
+        now=clock.now(),
+    )
+    return ApiTokenCreated(**_token_read(row).model_dump(), token=plain)
+
+
+@router.get("/auth/tokens", dependencies=[require_scope(Scope.ADMIN)])
+async def list_api_tokens(
+    session: ReadSession,
+    actor: CurrentUser,
+    user_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> list[ApiTokenRead]:
+    """The caller's tokens; a super_admin may name another user with `user_id`."""
+    rows = await tokens.list_tokens(session, actor, user_id=user_id)
+    return [_token_read(row) for row in rows]
+
+
+@router.delete(
+    "/auth/tokens/{token_id}", status_code=204, dependencies=[require_scope(Scope.ADMIN)]
+)
+async def revoke_api_token(
+    session: WriteSession, actor: CurrentUser, token_id: TokenId
+) -> Response:
+    """The token stops working on the next request."""
+    await tokens.revoke_token(session, actor, token_id)
+    return Response(status_code=204)

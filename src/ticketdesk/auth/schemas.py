@@ -12,6 +12,7 @@ from pydantic import (
 )
 
 from ticketdesk.auth.models import Role
+from ticketdesk.auth.scopes import Scope
 from ticketdesk.validation import NoNulls, Strict, lower_enum, no_nul, text
 
 # Deliberately lenient: one @, no spaces. Internal addresses like admin@localhost are fine.
@@ -73,3 +74,29 @@ class UserRead(BaseModel):
     role: Role
     is_active: bool
     created_at: datetime
+
+
+ScopeName = Annotated[Scope, BeforeValidator(lower_enum)]
+
+
+class ApiTokenCreate(Strict):
+    name: Annotated[str, text(100), AfterValidator(no_nul)]
+    scopes: Annotated[list[ScopeName], Field(min_length=1, max_length=20)]
+    # Every token expires: 90 days unless asked otherwise, a year at most.
+    expires_in_days: Annotated[int, Field(ge=1, le=365, strict=True)] = 90
+
+
+class ApiTokenRead(BaseModel):
+    id: int
+    user_id: int
+    name: str
+    scopes: list[Scope]
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+
+
+class ApiTokenCreated(ApiTokenRead):
+    """The only answer that ever shows the token itself."""
+
+    token: str

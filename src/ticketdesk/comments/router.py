@@ -2,14 +2,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from ticketdesk.auth.dependencies import CurrentUser
+from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.scopes import Scope
 from ticketdesk.comments import service as comments
 from ticketdesk.comments.models import TicketComment
 from ticketdesk.comments.schemas import CommentCreate, CommentRead, CommentUpdate
 from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.validation import MAX_ID
 
-router = APIRouter(prefix="/tickets/{ref}/comments", tags=["comments"])
+router = APIRouter(
+    prefix="/tickets/{ref}/comments",
+    tags=["comments"],
+    dependencies=[require_scope(Scope.TICKETS_READ, write=Scope.TICKETS_WRITE)],
+)
 CommentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

@@ -3,13 +3,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from ticketdesk.auth import policy
-from ticketdesk.auth.dependencies import CurrentUser
+from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession
 from ticketdesk.errors import Gone, Invalid
 from ticketdesk.events import service
 from ticketdesk.events.schemas import EventPage, EventRead
 
-router = APIRouter(tags=["events"])
+# API tokens: events:read.
+router = APIRouter(tags=["events"], dependencies=[require_scope(Scope.EVENTS_READ)])
 
 
 @router.get("/events", operation_id="listEvents")

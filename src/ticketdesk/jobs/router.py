@@ -5,7 +5,8 @@ from sqlalchemy import select
 
 from ticketdesk import clock
 from ticketdesk.auth import policy
-from ticketdesk.auth.dependencies import CurrentUser
+from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.errors import Conflict, NotFound
 from ticketdesk.jobs import queue
@@ -13,7 +14,8 @@ from ticketdesk.jobs.models import Job, JobStatus
 from ticketdesk.jobs.schemas import JobRead
 from ticketdesk.validation import MAX_ID
 
-router = APIRouter(tags=["jobs"])
+# API tokens: admin.
+router = APIRouter(tags=["jobs"], dependencies=[require_scope(Scope.ADMIN)])
 
 
 @router.get("/jobs", operation_id="listJobs")

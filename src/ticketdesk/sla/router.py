@@ -1,6 +1,7 @@
 from fastapi import APIRouter
 
-from ticketdesk.auth.dependencies import CurrentUser
+from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.sla import service as sla
 from ticketdesk.sla.schemas import (
@@ -11,7 +12,12 @@ from ticketdesk.sla.schemas import (
     PolicyRead,
 )
 
-router = APIRouter(prefix="/tickets/sla", tags=["sla"])
+# API tokens: reading the settings needs tickets:read, changing them admin.
+router = APIRouter(
+    prefix="/tickets/sla",
+    tags=["sla"],
+    dependencies=[require_scope(Scope.TICKETS_READ, write=Scope.ADMIN)],
+)
 
 
 @router.get("/config")

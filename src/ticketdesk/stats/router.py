@@ -4,13 +4,15 @@ from fastapi import APIRouter
 
 from ticketdesk import clock
 from ticketdesk.auth import policy
-from ticketdesk.auth.dependencies import CurrentUser
+from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession
 from ticketdesk.errors import Invalid
 from ticketdesk.stats import queries
 from ticketdesk.stats.schemas import Dashboard, Overview
 
-router = APIRouter(tags=["statistics"])
+# API tokens: figures about tickets are a read of tickets (the role check stays super_admin).
+router = APIRouter(tags=["statistics"], dependencies=[require_scope(Scope.TICKETS_READ)])
 
 
 @router.get("/tickets/statistics/overview")

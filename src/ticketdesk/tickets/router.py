@@ -5,8 +5,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketdesk import clock
 from ticketdesk.auth import policy
-from ticketdesk.auth.dependencies import CurrentUser
+from ticketdesk.auth.dependencies import CurrentUser, require_scope
 from ticketdesk.auth.models import User
+from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.tickets import assignment, bulk, status
 from ticketdesk.tickets import history as trail
@@ -27,7 +28,11 @@ from ticketdesk.tickets.schemas import (
 )
 from ticketdesk.tickets.service import Page
 
-router = APIRouter(prefix="/tickets", tags=["tickets"])
+router = APIRouter(
+    prefix="/tickets",
+    tags=["tickets"],
+    dependencies=[require_scope(Scope.TICKETS_READ, write=Scope.TICKETS_WRITE)],
+)
 Filters = Annotated[TicketFilters, Query()]
 
 
