@@ -73,3 +73,12 @@ class UserRead(BaseModel):
     role: Role
     is_active: bool
     created_at: datetime
+
+
+class PasswordResetIn(Strict):
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)]
+
+
+class PasswordResetConfirm(Strict):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    new_password: Password
