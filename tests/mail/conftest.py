@@ -19,14 +19,10 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
-from tests.factories import API, in_db
-from ticketdesk import clock, db
+from tests.factories import API, in_db, run_jobs
 from ticketdesk.config import Settings
-from ticketdesk.mail import inbound
-from ticketdesk.mail.config import mail_config
-from ticketdesk.mail.models import InboundEmail, InboundStatus
+from ticketdesk.mail.models import InboundEmail
 from ticketdesk.main import create_app
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -293,22 +289,9 @@ def post_mail(client: TestClient, admin: Any, raw: bytes) -> dict[str, Any]:
 
 
 def process_mail(client: TestClient) -> None:
-    """Processes every stored mail that waits, as the background job does."""
-    sessionmaker = client.app.state.sessionmaker  # type: ignore[attr-defined]
-    settings = client.app.state.settings  # type: ignore[attr-defined]
-
-    async def _process() -> None:
-        async with db.session_scope(sessionmaker) as session:
-            waiting = list(
-                await session.scalars(
-                    select(InboundEmail.id).where(InboundEmail.status == InboundStatus.RECEIVED)
-                )
-            )
-        for inbound_id in waiting:
-            async with db.session_scope(sessionmaker) as session:
-                await inbound.process(session, mail_config(settings), inbound_id, now=clock.now())
-
-    client.portal.call(_process)  # type: ignore[union-attr]
+    """Runs the queued jobs, as the worker does: stored mail is processed (and, with an SMTP
+    server configured, the outbox sent)."""
+    run_jobs(client)
 
 
 def inbound_row(client: TestClient, inbound_id: int) -> InboundEmail:

@@ -2,7 +2,7 @@
 
 Revision ID: mail
 Revises: 0003_events_jobs
-Create Date: 2026-11-29 00:50:00
+Create Date: 2026-11-29 01:40:00
 """
 
 from collections.abc import Sequence
