@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/ticketdesk_test
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate revision test lint test-sqlite test-postgresql bench bench-1m bench-stats clean
+.PHONY: install run migrate revision test lint test-sqlite test-postgresql bench bench-1m bench-stats bench-mail clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -67,3 +67,7 @@ bench: install
 
 bench-1m: install
 	$(BIN)/python -m bench.load --sizes 1000000 --seconds 20 --concurrency 16 --workers 2
+
+# Mail: 1,000 notifications to a local SMTP server, 1,000 received mails processed.
+bench-mail: install
+	$(BIN)/python -m bench.mail_bench

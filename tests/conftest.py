@@ -36,6 +36,11 @@ TEST_SECRET = "test-signing-key-that-is-long-enough-for-hs256"
 
 # Children first, so that deleting never trips a foreign key.
 DATA_TABLES = (
+    "mail_suppressions",
+    "mail_outbox",
+    "mail_inbound",
+    "notification_preferences",
+    "password_reset_tokens",
     "events",
     "jobs",
     "checkpoints",
@@ -55,6 +60,9 @@ OFFICE_WEEK = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu",
     "sun": [],
 }
 SERIAL_TABLES = (
+    "mail_outbox",
+    "mail_inbound",
+    "password_reset_tokens",
     "events",
     "jobs",
     "ticket_activity",

@@ -133,3 +133,21 @@ def run_jobs(
 ) -> None:
     """The former name of `ticketdesk worker`."""
     worker(concurrency=None, once=once)
+
+
+@app.command()
+def mailgate(
+    url: Annotated[str, typer.Option(help="the service's base URL, e.g. https://help.example.com")],
+    token: Annotated[str, typer.Option(help="an API token with scope mail:inbound")],
+) -> None:
+    """Read one mail on standard input and hand it to the service (for an MTA alias).
+
+    Exit status 0 once it is stored, 75 to have the MTA try again later, 65 if refused.
+    """
+    import sys
+
+    from ticketdesk.mail.mailgate import deliver
+
+    status, message = deliver(url, token, sys.stdin.buffer.read())
+    typer.echo(f"ticketdesk mailgate: {message}", err=status != 0)
+    raise typer.Exit(status)

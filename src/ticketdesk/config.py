@@ -41,6 +41,16 @@ class Settings(BaseSettings):
     events_retention_days: float = 30.0
     # Ticket lists count at most this many matches for X-Total-Count (0: always exact).
     list_count_limit: int = 10_000
+    # Mail (EMAIL.md): outgoing SMTP, the polled mailbox, links and addresses in mails.
+    smtp_url: str = ""
+    mail_from: str = "Support <support@example.com>"
+    mail_domain: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    mail_retry_seconds: str = "60,300,1800,7200,21600"
+    imap_url: str = ""
+    mail_poll_seconds: float = 60.0
+    mail_accept_unknown_senders: bool = True
+    max_mail_mb: float = 35.0
 
     @property
     def effective_database_url(self) -> str:

@@ -30,6 +30,9 @@ from ticketdesk.errors import Conflict, DomainError, Invalid, Throttled, Unautho
 from ticketdesk.events.router import router as events_router
 from ticketdesk.jobs.router import router as jobs_router
 from ticketdesk.jobs.worker import Worker
+from ticketdesk.mail import config as mail_config
+from ticketdesk.mail.router import preferences_router as mail_preferences_router
+from ticketdesk.mail.router import router as mail_router
 from ticketdesk.sla.router import router as sla_router
 from ticketdesk.stats.router import router as stats_router
 from ticketdesk.tickets.router import router as tickets_router
@@ -165,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.signing_key = settings.signing_key()
+    mail_config.configure(settings)
     app.add_exception_handler(DomainError, _render_domain_error)
     app.add_exception_handler(IntegrityError, _render_integrity_error)
     app.add_exception_handler(RequestValidationError, _render_validation_error)
@@ -177,6 +181,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         comments_router,
         events_router,
         jobs_router,
+        mail_router,
+        mail_preferences_router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

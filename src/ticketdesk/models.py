@@ -1,10 +1,16 @@
 """Every domain's tables, imported so that `Base.metadata` is complete."""
 
-from ticketdesk.auth.models import ApiToken, ThrottleHit, User
+from ticketdesk.auth.models import ApiToken, PasswordResetToken, ThrottleHit, User
 from ticketdesk.comments.models import TicketComment
 from ticketdesk.db import Base
 from ticketdesk.events.models import Event
 from ticketdesk.jobs.models import Checkpoint, Job
+from ticketdesk.mail.models import (
+    InboundEmail,
+    MailSuppression,
+    NotificationPreference,
+    OutboundEmail,
+)
 from ticketdesk.sla.models import BusinessHours, SettingsAudit, SLAPolicy
 from ticketdesk.tickets.models import (
     Ticket,
@@ -20,7 +26,12 @@ __all__ = [
     "BusinessHours",
     "Checkpoint",
     "Event",
+    "InboundEmail",
     "Job",
+    "MailSuppression",
+    "NotificationPreference",
+    "OutboundEmail",
+    "PasswordResetToken",
     "SLAPolicy",
     "SettingsAudit",
     "ThrottleHit",

@@ -7,7 +7,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
 
 from ticketdesk import clock
-from ticketdesk.auth import security, tokens
+from ticketdesk.auth import reset, security, throttle, tokens
 from ticketdesk.auth import service as accounts
 from ticketdesk.auth.dependencies import CurrentUser, any_api_token, require_scope
 from ticketdesk.auth.models import ApiToken, Role, User
@@ -17,6 +17,8 @@ from ticketdesk.auth.schemas import (
     ApiTokenCreated,
     ApiTokenRead,
     LoginIn,
+    PasswordResetConfirm,
+    PasswordResetIn,
     RegisterIn,
     TokenOut,
     UserCreate,
@@ -26,7 +28,8 @@ from ticketdesk.auth.schemas import (
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.config import Settings
 from ticketdesk.db import Database, DatabaseDep, ReadSession, WriteSession
-from ticketdesk.errors import Forbidden
+from ticketdesk.errors import Forbidden, Throttled
+from ticketdesk.mail.config import mail_config
 from ticketdesk.validation import MAX_ID
 
 router = APIRouter(tags=["auth"])
@@ -208,4 +211,38 @@ async def revoke_api_token(
 ) -> Response:
     """The token stops working on the next request."""
     await tokens.revoke_token(session, actor, token_id)
+
+
+def reset_limit(settings: Settings) -> throttle.Limit:
+    """Reset requests per address, counted like failed logins."""
+    return throttle.Limit(
+        "password-reset", settings.login_attempts_per_minute, timedelta(minutes=1)
+    )
+
+
+@router.post("/auth/password-reset", status_code=202)
+async def request_password_reset(
+    request: Request, database: DatabaseDep, data: PasswordResetIn
+) -> dict[str, str]:
+    """Always 202, whether or not the address has an account; throttled per address."""
+    settings: Settings = request.app.state.settings
+    now = clock.now()
+    limit = reset_limit(settings)
+    key = limit.key(data.email.lower())
+    async with database.read() as session:
+        wait = await throttle.retry_after(session, limit, key, now)
+    if wait:
+        raise Throttled("too many password reset requests, try again later", retry_after=wait)
+    async with database.write() as session:
+        await throttle.hit(session, limit, key, now)
+        await reset.request_reset(session, mail_config(settings), data.email, now=now)
+    return {"detail": "if the address has an account, a reset link is on its way"}
+
+
+@router.post("/auth/password-reset/confirm", status_code=204)
+async def confirm_password_reset(database: DatabaseDep, data: PasswordResetConfirm) -> Response:
+    """The new password is hashed before the transaction begins."""
+    password_hash = await security.hash_password(data.new_password)
+    async with database.write() as session:
+        await reset.confirm_reset(session, data.token, password_hash, now=clock.now())
     return Response(status_code=204)

@@ -100,3 +100,12 @@ class ApiTokenCreated(ApiTokenRead):
     """The only answer that ever shows the token itself."""
 
     token: str
+
+
+class PasswordResetIn(Strict):
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)]
+
+
+class PasswordResetConfirm(Strict):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    new_password: Password

@@ -2,5 +2,6 @@
 
 import ticketdesk.events.jobs
 import ticketdesk.jobs.maintenance
+import ticketdesk.mail.jobs
 import ticketdesk.sla.jobs
 import ticketdesk.tickets.jobs  # noqa: F401

@@ -1,0 +1,240 @@
+"""Who gets which mail about a change: the rules of EMAIL.md, run inside the change's
+transaction (an event-log subscriber), so a rolled-back change mails nobody.
+
+Never the author about their own change (the acknowledgement of a new ticket aside); never a
+customer about an internal note or a staff-only ticket.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketdesk import clock, events
+from ticketdesk.auth import policy
+from ticketdesk.auth.models import Role, User
+from ticketdesk.comments.models import TicketComment
+from ticketdesk.mail import config as mail_settings
+from ticketdesk.mail import outbox, preferences, signing
+from ticketdesk.mail.compose import REPLY_MARKER
+from ticketdesk.mail.config import MailConfig
+from ticketdesk.mail.models import InboundEmail
+from ticketdesk.mail.schedule import schedule_sending
+from ticketdesk.tickets.models import Status, Ticket
+
+CUSTOMER_STATUSES = frozenset({Status.WAITING_ON_CUSTOMER, Status.RESOLVED, Status.CLOSED})
+STATUS_LABELS = {
+    Status.OPEN: "Open",
+    Status.IN_PROGRESS: "In progress",
+    Status.WAITING_ON_CUSTOMER: "Waiting for your reply",
+    Status.RESOLVED: "Resolved",
+    Status.CLOSED: "Closed",
+    Status.REOPENED: "Reopened",
+}
+# Set by inbound processing: the Message-ID of the mail a ticket is being created from, so the
+# acknowledgement threads under the customer's own mail.
+ORIGIN_KEY = "mail_origin_message_id"
+
+
+class Event(Protocol):
+    """What the event log hands its in-transaction subscribers."""
+
+    type: str
+    ticket: Ticket | None
+    actor: User | None
+    data: dict[str, Any]
+    is_internal: bool
+
+
+@dataclass
+class Mail:
+    user: User
+    kind: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    auto_submitted: str | None = "auto-generated"
+
+
+Rule = Callable[[AsyncSession, Event, Ticket], Awaitable[list[Mail]]]
+
+
+async def on_event(session: AsyncSession, event: Event) -> None:
+    ticket = event.ticket
+    rule = RULES.get(event.type)
+    if ticket is None or rule is None:
+        return
+    mails = await rule(session, event, ticket)
+    if mails:
+        await _queue(session, mail_settings.active(), event, ticket, mails)
+
+
+async def _user(session: AsyncSession, user_id: int | None) -> User | None:
+    return await session.get(User, user_id) if user_id is not None else None
+
+
+async def _customer(session: AsyncSession, ticket: Ticket) -> User | None:
+    """The ticket's customer, unless the ticket is staff-only (then no customer hears of it)."""
+    if ticket.is_internal:
+        return None
+    customer = await _user(session, ticket.user_id)
+    return customer if customer is not None and not policy.is_staff(customer) else None
+
+
+async def _super_admins(session: AsyncSession) -> list[User]:
+    query = select(User).where(User.role == Role.SUPER_ADMIN, User.is_active.is_(True))
+    return list(await session.scalars(query.order_by(User.id)))
+
+
+async def _assignee_or_admins(session: AsyncSession, ticket: Ticket) -> list[User]:
+    assignee = await _user(session, ticket.assigned_to_id)
+    return [assignee] if assignee is not None else await _super_admins(session)
+
+
+async def _ticket_created(session: AsyncSession, event: Event, ticket: Ticket) -> list[Mail]:
+    mails = []
+    customer = await _customer(session, ticket)
+    if customer is not None:
+        # The acknowledgement goes to the customer even when they filed it themself.
+        mails.append(Mail(customer, "ticket_received", auto_submitted="auto-replied"))
+    creator = await _user(session, ticket.user_id)
+    staff = [
+        u
+        for u in await session.scalars(
+            select(User).where(User.role.in_((Role.AGENT, Role.SUPER_ADMIN)))
+        )
+        if event.actor is None or u.id != event.actor.id
+    ]
+    extra = {
+        "description": ticket.description,
+        "customer_name": creator.full_name if creator else "",
+    }
+    mails += [Mail(u, "new_ticket", extra) for u in staff]
+    return mails
+
+
+async def _comment_created(session: AsyncSession, event: Event, ticket: Ticket) -> list[Mail]:
+    comment = await _comment(session, event)
+    if comment is None or comment.is_internal:
+        return []
+    author = await _user(session, comment.user_id)
+    extra = {"comment": comment.comment}
+    if author is not None and policy.is_staff(author):
+        customer = await _customer(session, ticket)
+        # A staff reply is written by a person: no Auto-Submitted.
+        return [Mail(customer, "staff_reply", extra, None)] if customer is not None else []
+    return [Mail(u, "customer_reply", extra) for u in await _assignee_or_admins(session, ticket)]
+
+
+async def _comment(session: AsyncSession, event: Event) -> TicketComment | None:
+    comment_id = event.data.get("comment_id")
+    if not isinstance(comment_id, int):
+        return None
+    return await session.get(TicketComment, comment_id)
+
+
+async def _status_changed(session: AsyncSession, event: Event, ticket: Ticket) -> list[Mail]:
+    target = Status(event.data.get("to", ticket.status))
+    if target not in CUSTOMER_STATUSES:
+        return []
+    customer = await _customer(session, ticket)
+    extra = {"status": target.value, "status_label": STATUS_LABELS[target]}
+    return [Mail(customer, "status_changed", extra)] if customer else []
+
+
+async def _assigned(session: AsyncSession, event: Event, ticket: Ticket) -> list[Mail]:
+    new = event.data.get("to", ticket.assigned_to_id)
+    assignee = await _user(session, new if isinstance(new, int) else None)
+    return [Mail(assignee, "ticket_assigned")] if assignee is not None else []
+
+
+async def _sla_breached(session: AsyncSession, event: Event, ticket: Ticket) -> list[Mail]:
+    target = str(event.data.get("target") or event.data.get("kind") or "resolution")
+    extra = {"breach_label": target.replace("_", " ")}
+    return [Mail(u, "sla_breach", extra) for u in await _assignee_or_admins(session, ticket)]
+
+
+RULES: dict[str, Rule] = {
+    "ticket.created": _ticket_created,
+    "comment.created": _comment_created,
+    "ticket.status_changed": _status_changed,
+    "ticket.assigned": _assigned,
+    "ticket.sla_breached": _sla_breached,
+}
+
+
+async def _queue(
+    session: AsyncSession, config: MailConfig, event: Event, ticket: Ticket, mails: list[Mail]
+) -> None:
+    now = clock.now()
+    actor = event.actor
+    wanted: dict[str, set[int]] = {}
+    for mail in mails:
+        if mail.kind not in wanted:
+            users = [m.user for m in mails if m.kind == mail.kind]
+            wanted[mail.kind] = {u.id for u in await preferences.wanting(session, users, mail.kind)}
+    sent_to: set[int] = set()
+    queued = False
+    for mail in mails:
+        user = mail.user
+        if user.id in sent_to or user.id not in wanted[mail.kind]:
+            continue
+        if actor is not None and user.id == actor.id and mail.kind != "ticket_received":
+            continue
+        sent_to.add(user.id)
+        context = _context(config, ticket, user, actor) | mail.extra
+        await outbox.queue_mail(
+            session,
+            config,
+            kind=mail.kind,
+            to_addr=user.email,
+            to_name=user.full_name,
+            context=context,
+            now=now,
+            recipient_id=user.id,
+            ticket_id=ticket.id,
+            auto_submitted=mail.auto_submitted,
+            references=await _thread(session, config, ticket, user),
+        )
+        queued = True
+    if queued:
+        await schedule_sending(session)
+
+
+def _context(config: MailConfig, ticket: Ticket, user: User, actor: User | None) -> dict[str, Any]:
+    area = "desk" if policy.is_staff(user) else "portal"
+    return {
+        "number": ticket.ticket_number,
+        "ticket_subject": ticket.subject,
+        "status": ticket.status.value,
+        "status_label": STATUS_LABELS[ticket.status],
+        "priority": ticket.priority.value,
+        "recipient_name": user.full_name,
+        "author_name": actor.full_name if actor is not None else "Support",
+        "link": f"{config.public_url}/{area}/tickets/{ticket.ticket_number}",
+        "reply_marker": REPLY_MARKER,
+    }
+
+
+async def _thread(
+    session: AsyncSession, config: MailConfig, ticket: Ticket, user: User
+) -> list[str]:
+    """The ticket's root, the customer's own first mail, and the last mail this person got."""
+    thread = [signing.thread_root(config, ticket.id)]
+    if not policy.is_staff(user):
+        origin = session.info.get(ORIGIN_KEY) or await session.scalar(
+            select(InboundEmail.message_id)
+            .where(InboundEmail.ticket_id == ticket.id)
+            .order_by(InboundEmail.id)
+            .limit(1)
+        )
+        if origin:
+            thread.append(origin)
+    previous = await outbox.last_message_to(session, ticket.id, user.email)
+    if previous is not None:
+        thread.append(signing.message_id(config, ticket.id, previous))
+    return thread
+
+
+# In every process that records events (servers and workers alike).
+events.subscribe(on_event)

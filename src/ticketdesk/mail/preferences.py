@@ -1,0 +1,68 @@
+"""Which notifications a user wants: one row per choice made, the role's default otherwise."""
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketdesk.auth import policy
+from ticketdesk.auth.models import User
+from ticketdesk.errors import Invalid
+from ticketdesk.mail.models import NotificationPreference
+
+CUSTOMER_DEFAULTS = {"ticket_received": True, "staff_reply": True, "status_changed": True}
+# New-ticket mail is opt-in for all staff: a busy desk would drown in it.
+STAFF_DEFAULTS = {
+    "ticket_assigned": True,
+    "customer_reply": True,
+    "new_ticket": False,
+    "sla_breach": True,
+}
+
+
+def defaults(user: User) -> dict[str, bool]:
+    return dict(STAFF_DEFAULTS if policy.is_staff(user) else CUSTOMER_DEFAULTS)
+
+
+async def get_preferences(session: AsyncSession, user: User) -> dict[str, bool]:
+    choices = defaults(user)
+    query = select(NotificationPreference).where(NotificationPreference.user_id == user.id)
+    for row in await session.scalars(query):
+        if row.kind in choices:
+            choices[row.kind] = row.enabled
+    return choices
+
+
+async def update_preferences(
+    session: AsyncSession, user: User, changes: dict[str, bool]
+) -> dict[str, bool]:
+    """Only the kinds of the user's role may be set."""
+    allowed = defaults(user)
+    for kind in changes:
+        if kind not in allowed:
+            raise Invalid(
+                f"unknown notification kind for this account: {kind}; "
+                f"allowed: {', '.join(allowed)}",
+                field=kind,
+            )
+    for kind, enabled in changes.items():
+        row = await session.get(NotificationPreference, (user.id, kind))
+        if row is None:
+            session.add(NotificationPreference(user_id=user.id, kind=kind, enabled=enabled))
+        else:
+            row.enabled = enabled
+    await session.flush()
+    return await get_preferences(session, user)
+
+
+async def wanting(session: AsyncSession, users: Iterable[User], kind: str) -> list[User]:
+    """The users among `users` whose preference allows mail of this kind."""
+    users = [u for u in users if u.is_active]
+    if not users:
+        return []
+    query = select(NotificationPreference.user_id, NotificationPreference.enabled).where(
+        NotificationPreference.kind == kind,
+        NotificationPreference.user_id.in_([u.id for u in users]),
+    )
+    chosen = {user_id: enabled for user_id, enabled in (await session.execute(query)).all()}
+    return [u for u in users if chosen.get(u.id, defaults(u).get(kind, False))]
