@@ -135,3 +135,19 @@ def test_files_removed_with_their_ticket_are_swept(client, people, store_kind):
     assert _stored(client) == [shared["sha256"]]
     assert count_rows(client, Blob) == 1
     assert lost["sha256"] not in _stored(client)
+
+
+def test_the_sweep_runs_as_periodic_work(client, people, fake_clock):
+    from tests.factories import run_jobs
+
+    owner = people["individual"]
+    tid = make_ticket(client, owner)["id"]
+    (kept,) = upload_ok(client, owner, tid, ("kept.txt", b"kept"))
+    storage = storage_for(client.app.state.settings)
+    orphan = hashlib.sha256(b"nobody's").hexdigest()
+    source = Path(client.app.state.settings.data_dir) / "orphan"
+    source.write_bytes(b"nobody's")
+    run(client, lambda: storage.put_file(orphan, source))
+    fake_clock.set(datetime.now(UTC) + timedelta(hours=2))
+    assert run_jobs(client) >= 1
+    assert _stored(client) == [kept["sha256"]]

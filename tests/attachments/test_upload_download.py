@@ -345,3 +345,16 @@ def test_uploader_deletes_within_fifteen_minutes(client, people, fake_clock):
     assert fetch_ticket(client, owner, tid)["attachments_count"] == 0
     again = client.delete(f"{API}/attachments/{second['id']}", headers=agent.headers)
     assert again.status_code == 404
+
+
+def test_each_file_is_an_event(client, people):
+    from ticketdesk.events.models import Event
+
+    owner, agent = people["individual"], people["agent"]
+    tid = make_ticket(client, owner)["id"]
+    (public,) = upload_ok(client, owner, tid, ("a.txt", b"a"))
+    (internal,) = upload_ok(client, agent, tid, ("b.txt", b"b"), is_internal=True)
+    found = rows_of(client, Event, tid)
+    added = [(e.actor_id, e.is_internal, e.data["attachment_id"]) for e in found
+             if e.type == "attachment.added"]  # fmt: skip
+    assert added == [(owner.id, False, public["id"]), (agent.id, True, internal["id"])]

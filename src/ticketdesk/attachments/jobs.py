@@ -7,15 +7,20 @@ so bytes an upload is about to claim are young.
 """
 
 import contextlib
+import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
+from typing import Any
 
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketdesk.attachments import service as attachments
-from ticketdesk.attachments.storage import Storage
+from ticketdesk.attachments.storage import Storage, storage_for
+from ticketdesk.jobs import JobContext, periodic
+
+log = logging.getLogger(__name__)
 
 BATCH = 500
 Transaction = Callable[[], AbstractAsyncContextManager[AsyncSession]]
@@ -41,3 +46,12 @@ async def sweep_orphans(
         with contextlib.suppress(FileNotFoundError):
             await anyio.to_thread.run_sync(path.unlink)
     return removed
+
+
+@periodic("attachments.sweep_orphans", every=3600, timeout=1800)
+async def sweep(ctx: JobContext, _payload: dict[str, Any]) -> None:
+    grace = timedelta(minutes=ctx.settings.orphan_blob_grace_minutes)
+    storage = storage_for(ctx.settings)
+    removed = await sweep_orphans(storage, ctx.transaction, now=ctx.now, grace=grace)
+    if removed:
+        log.info("removed %d unclaimed attachment blobs", removed)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketdesk import clock
+from ticketdesk import clock, events
 from ticketdesk.attachments.models import Attachment, Blob
 from ticketdesk.attachments.storage import Storage, storage_for
 from ticketdesk.attachments.upload import FormStream, Limits, UploadedFile, store_uploads
@@ -79,6 +79,24 @@ async def attach(
         )
     _count(ticket, len(rows), is_internal=is_internal, now=now)
     await session.flush()
+    for row in rows:
+        await events.record(
+            session,
+            "attachment.added",
+            ticket=ticket,
+            actor=actor,
+            data={
+                "attachment_id": str(row.public_id),
+                "comment_id": row.comment_id,
+                "filename": row.filename,
+                "content_type": row.content_type,
+                "size": row.size,
+                "sha256": row.sha256,
+                "is_internal": is_internal,
+            },
+            now=now,
+            is_internal=is_internal,
+        )
     return rows
 
 
