@@ -51,11 +51,26 @@ class Settings(BaseSettings):
     mail_poll_seconds: float = 60.0
     mail_accept_unknown_senders: bool = True
     max_mail_mb: float = 35.0
+    # Attachments (ATTACHMENTS.md): where bytes live, upload limits, optional virus scanning.
+    storage_url: str = ""  # default: file://<data_dir>/attachments; or s3://bucket/prefix
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    max_upload_mb: float = 25.0  # per file
+    max_upload_request_mb: float = 100.0  # a whole multipart request
+    max_upload_files: int = 20
+    allow_executable_uploads: bool = False
+    clamd_url: str | None = None  # tcp://host:3310 or unix:///path/to/clamd.ctl
+    orphan_blob_grace_minutes: float = 60.0
 
     @property
     def effective_database_url(self) -> str:
         """The configured URL, or an SQLite file in the data folder."""
         return self.database_url or f"sqlite:///{self.data_dir / 'ticketdesk.db'}"
+
+    @property
+    def effective_storage_url(self) -> str:
+        """The configured attachment store, or a folder in the data folder."""
+        return self.storage_url or f"file://{(self.data_dir / 'attachments').resolve()}"
 
     def signing_key(self) -> str:
         """The configured key, else one generated once and kept in the data folder.

@@ -18,6 +18,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 import ticketdesk.jobs.catalog  # noqa: F401 - registers every job handler
 from ticketdesk import db
+from ticketdesk.attachments.router import router as attachments_router
+from ticketdesk.attachments.upload import MultipartUploads
 from ticketdesk.auth import security
 from ticketdesk.auth import service as accounts
 from ticketdesk.auth.models import Role
@@ -183,6 +185,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs_router,
         mail_router,
         mail_preferences_router,
+        attachments_router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
@@ -202,5 +205,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    app.add_middleware(MultipartUploads, settings=settings)
     app.add_middleware(StripTrailingSlash)
     return app

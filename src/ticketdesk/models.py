@@ -1,5 +1,6 @@
 """Every domain's tables, imported so that `Base.metadata` is complete."""
 
+from ticketdesk.attachments.models import Attachment, Blob
 from ticketdesk.auth.models import ApiToken, PasswordResetToken, ThrottleHit, User
 from ticketdesk.comments.models import TicketComment
 from ticketdesk.db import Base
@@ -22,7 +23,9 @@ from ticketdesk.tickets.models import (
 
 __all__ = [
     "ApiToken",
+    "Attachment",
     "Base",
+    "Blob",
     "BusinessHours",
     "Checkpoint",
     "Event",

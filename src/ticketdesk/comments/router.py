@@ -1,7 +1,12 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 
+from ticketdesk.attachments import service as attachments
+from ticketdesk.attachments.models import Attachment
+from ticketdesk.attachments.schemas import attachment_read
+from ticketdesk.attachments.storage import storage_for
+from ticketdesk.attachments.upload import Uploads
 from ticketdesk.auth.dependencies import CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.comments import service as comments
@@ -18,7 +23,7 @@ router = APIRouter(
 CommentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def present(comment: TicketComment) -> CommentRead:
+def present(comment: TicketComment, files: list[Attachment] | None = None) -> CommentRead:
     return CommentRead(
         id=comment.id,
         ticket_id=comment.ticket_id,
@@ -29,24 +34,38 @@ def present(comment: TicketComment) -> CommentRead:
         is_resolution=comment.is_resolution,
         created_at=comment.created_at,
         updated_at=comment.updated_at,
+        attachments=[attachment_read(row) for row in files or []],
     )
 
 
 @router.post("", status_code=201)
 async def add_comment(
-    session: WriteSession, actor: CurrentUser, ref: str, data: CommentCreate
+    request: Request,
+    session: WriteSession,
+    actor: CurrentUser,
+    ref: str,
+    data: CommentCreate,
+    uploads: Uploads,
 ) -> CommentRead:
-    return present(await comments.add_comment(session, actor, ref, data))
+    """JSON, or `multipart/form-data` with the same fields plus `file` parts."""
+    comment = await comments.add_comment(session, actor, ref, data)
+    storage = storage_for(request.app.state.settings)
+    files = await attachments.attach_to_comment(session, actor, comment, uploads, storage=storage)
+    return present(comment, files)
 
 
 @router.get("")
 async def list_comments(session: ReadSession, actor: CurrentUser, ref: str) -> list[CommentRead]:
     """Oldest first. Customers never receive internal notes."""
-    return [present(c) for c in await comments.list_comments(session, actor, ref)]
+    found = await comments.list_comments(session, actor, ref)
+    files = await attachments.by_comment(session, actor, [c.id for c in found])
+    return [present(c, files.get(c.id)) for c in found]
 
 
 @router.patch("/{comment_id}")
 async def edit_comment(
     session: WriteSession, actor: CurrentUser, ref: str, comment_id: CommentId, data: CommentUpdate
 ) -> CommentRead:
-    return present(await comments.edit_comment(session, actor, ref, comment_id, data.comment))
+    comment = await comments.edit_comment(session, actor, ref, comment_id, data.comment)
+    files = await attachments.by_comment(session, actor, [comment.id])
+    return present(comment, files.get(comment.id))

@@ -1,8 +1,9 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 
+from ticketdesk.attachments.schemas import AttachmentRead
 from ticketdesk.validation import NoNulls, no_nul, text
 
 CommentText = Annotated[str, text(20_000), AfterValidator(no_nul)]
@@ -28,3 +29,4 @@ class CommentRead(BaseModel):
     is_resolution: bool
     created_at: datetime
     updated_at: datetime
+    attachments: list[AttachmentRead] = Field(default_factory=list)

@@ -72,6 +72,9 @@ class Ticket(Base):
     is_internal: Mapped[bool] = mapped_column(Boolean, default=False)
     comments_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     public_comments_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Live attachments, all and those customers may see (not internal).
+    attachments_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    public_attachments_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

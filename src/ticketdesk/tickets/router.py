@@ -4,6 +4,9 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketdesk import clock
+from ticketdesk.attachments import service as attachments
+from ticketdesk.attachments.storage import storage_for
+from ticketdesk.attachments.upload import Uploads
 from ticketdesk.auth import policy
 from ticketdesk.auth.dependencies import CurrentUser, require_scope
 from ticketdesk.auth.models import User
@@ -72,9 +75,18 @@ def _page_headers(request: Request, response: Response, f: TicketFilters, page: 
 
 @router.post("", status_code=201)
 async def create_ticket(
-    session: WriteSession, actor: CurrentUser, data: TicketCreate
+    request: Request,
+    session: WriteSession,
+    actor: CurrentUser,
+    data: TicketCreate,
+    uploads: Uploads,
 ) -> TicketRead:
-    return present(await tickets.create_ticket(session, actor, data), actor)
+    """JSON, or `multipart/form-data` with the same fields plus `file` parts."""
+    ticket = await tickets.create_ticket(session, actor, data)
+    if uploads:
+        storage = storage_for(request.app.state.settings)
+        await attachments.attach(session, actor, ticket, uploads, storage=storage)
+    return present(ticket, actor)
 
 
 @router.get("")

@@ -186,7 +186,7 @@ def ticket_read(ticket: TicketView, *, staff: bool, now: datetime) -> TicketRead
         assigned_to_name=ticket.assigned_to_name,
         assigned_to_email=ticket.assigned_to_email,
         comments_count=ticket.comments_count if staff else ticket.public_comments_count,
-        attachments_count=0,
+        attachments_count=(ticket.attachments_count if staff else ticket.public_attachments_count),
         created_at=ticket.created_at,
         updated_at=ticket.updated_at,
         first_response_at=ticket.first_response_at,

@@ -56,6 +56,8 @@ async def create_ticket(session: AsyncSession, actor: User, data: TicketCreate) 
         is_internal=bool(data.is_internal),
         comments_count=0,
         public_comments_count=0,
+        attachments_count=0,
+        public_attachments_count=0,
         sla_paused_seconds=0,
         sla_paused_business_seconds=0,
         created_at=now,

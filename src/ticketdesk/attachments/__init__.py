@@ -1,0 +1,1 @@
+"""Files on tickets and comments: streamed uploads, content-addressed storage, safe downloads."""
