@@ -53,6 +53,10 @@ class UserUpdate(NoNulls):
     is_active: bool | None = None
 
 
+class AvailabilityIn(NoNulls):
+    available: bool
+
+
 class LoginIn(Strict):
     email: Email
     password: Annotated[str, Field(min_length=1, max_length=256), AfterValidator(no_nul)]
@@ -72,4 +76,5 @@ class UserRead(BaseModel):
     full_name: str
     role: Role
     is_active: bool
+    available: bool
     created_at: datetime
