@@ -3,7 +3,7 @@ picks an agent, in the transaction that creates (or reopens) it."""
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, literal, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketdesk.assignment_rules import choosing
@@ -77,10 +77,11 @@ async def _pick(
         query = query.where(User.available.is_(True))
     agents = {user.id: user for user in await session.scalars(query)}
     counts = {agent_id: 0 for agent_id in agents}
-    if agents and (rule.max_open_per_agent is not None or rule.strategy == Strategy.LEAST_LOADED):
-        counts |= await _open_counts(session, list(agents))
-        if rule.max_open_per_agent is not None:
-            counts = {a: n for a, n in counts.items() if n < rule.max_open_per_agent}
+    cap = rule.max_open_per_agent
+    if agents and (cap is not None or rule.strategy == Strategy.LEAST_LOADED):
+        counts |= await _open_counts(session, list(agents), cap=cap)
+        if cap is not None:
+            counts = {a: n for a, n in counts.items() if n < cap}
     chosen = choosing.choose(rule.strategy, rule.agent_ids, rule.last_agent_id, counts)
     return agents[chosen] if chosen is not None else None
 
@@ -94,12 +95,19 @@ async def _within_hours(session: AsyncSession, ticket: Ticket, now: datetime) ->
     return calendar.between(now, now + timedelta(seconds=1)) > timedelta(0)
 
 
-async def _open_counts(session: AsyncSession, agent_ids: list[int]) -> dict[int, int]:
-    """Tickets each agent still works on (served by the partial index on open assignments)."""
-    query = (
-        select(Ticket.assigned_to_id, func.count())
-        .where(Ticket.assigned_to_id.in_(agent_ids), text(f"tickets.{OPEN_WORK_SQL}"))
-        .group_by(Ticket.assigned_to_id)
-    )
-    rows = await session.execute(query)
-    return {agent_id: count for agent_id, count in rows if agent_id is not None}
+async def _open_counts(
+    session: AsyncSession, agent_ids: list[int], *, cap: int | None
+) -> dict[int, int]:
+    """Tickets each agent still works on, counted up to `cap` (exact below it, which is all a
+    capacity check needs), from the partial index on open assignments; one statement."""
+    counts = []
+    for agent_id in agent_ids:
+        open_ids = select(Ticket.id).where(
+            Ticket.assigned_to_id == agent_id, text(f"tickets.{OPEN_WORK_SQL}")
+        )
+        if cap is not None:
+            open_ids = open_ids.limit(cap)
+        counted = select(literal(agent_id).label("agent_id"), func.count().label("open"))
+        counts.append(counted.select_from(open_ids.subquery()))
+    rows = await session.execute(union_all(*counts))
+    return {agent_id: count for agent_id, count in rows}
