@@ -67,3 +67,7 @@ bench: install
 
 bench-1m: install
 	$(BIN)/python -m bench.load --sizes 1000000 --seconds 20 --concurrency 16 --workers 2
+
+# Auto-assignment cost on create and cf. filter latency at 1,000,000 tickets.
+bench-features: install
+	$(BIN)/python -m bench.features_bench --tickets 1000000
