@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed-stamp
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/ticketdesk_test
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate revision test lint test-sqlite test-postgresql bench bench-1m bench-stats clean
+.PHONY: install run migrate revision test lint test-sqlite test-postgresql bench bench-1m bench-stats clean \
+	bench-features
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
