@@ -9,6 +9,7 @@ from ticketdesk.assignment_rules.models import AssignmentRule
 from ticketdesk.auth.models import User
 from ticketdesk.comments.models import TicketComment
 from ticketdesk.custom_fields.models import CustomField
+from ticketdesk.events.models import Event
 from ticketdesk.macros.models import Macro
 from ticketdesk.ticket_templates.models import TicketTemplate
 from ticketdesk.tickets.models import Ticket, TicketActivity, TicketStatusHistory
@@ -91,7 +92,7 @@ pytestmark = pytest.mark.shared_database
 
 TABLES = (
     Macro, TicketTemplate, AssignmentRule, CustomField, Ticket, TicketComment,
-    TicketStatusHistory, TicketActivity, User,
+    TicketStatusHistory, TicketActivity, User, Event,
 )  # fmt: skip
 
 

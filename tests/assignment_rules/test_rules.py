@@ -4,16 +4,19 @@ business hours, reopening; and the rules' own endpoints."""
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from tests.factories import (
     API,
     PATH_FROM_OPEN,
+    in_db,
     make_ticket,
     make_user,
     post_comment,
     set_sla_policy,
     set_status,
 )
+from ticketdesk.events.models import Event
 
 RULES = f"{API}/assignment-rules"
 
@@ -52,6 +55,19 @@ def test_history_row_names_the_rule_and_has_no_actor(client, people, team):
     assert row["changed_by_id"] is None
     assert row["change_note"] == 'auto-assigned by rule "Billing to Ana"'
     assert (row["from_assigned_to_id"], row["to_assigned_to_id"]) == (None, team["Ana"].id)
+
+    async def _assigned(session):
+        query = select(Event).where(
+            Event.ticket_id == ticket["id"], Event.type == "ticket.assigned"
+        )
+        return [(e.actor_id, e.data) for e in await session.scalars(query)]
+
+    assert in_db(client, _assigned) == [
+        (
+            None,
+            {"from": None, "to": team["Ana"].id, "note": 'auto-assigned by rule "Billing to Ana"'},
+        )
+    ]
 
 
 def test_capacity(client, people, team):

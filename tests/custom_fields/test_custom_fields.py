@@ -324,3 +324,31 @@ def test_filter(client, people, catalogue, query, expected):
 )
 def test_bad_filter_is_422(client, people, catalogue, query, field):
     assert_422(client.get(f"{TICKETS}/?{query}", headers=people["agent"].headers), field)
+
+
+# --- the event log ----------------------------------------------------------------------------
+
+
+def events_of(client, ticket_id, kind):
+    from sqlalchemy import select
+
+    from ticketdesk.events.models import Event
+
+    async def _read(session):
+        query = select(Event).where(Event.ticket_id == ticket_id, Event.type == kind)
+        return [e.data for e in await session.scalars(query.order_by(Event.id))]
+
+    return in_db(client, _read)
+
+
+def test_values_are_in_the_events(client, people):
+    admin, agent = people["super_admin"], people["agent"]
+    define(client, admin, "plan", "select", options=["basic", "pro"])
+    define(client, admin, "seats", "number")
+    ticket = create(client, agent, custom_fields={"plan": "basic"}).json()
+    (created,) = events_of(client, ticket["id"], "ticket.created")
+    assert created["custom_fields"] == {"plan": "basic"}
+    url = f"{TICKETS}/{ticket['id']}"
+    client.patch(url, json={"custom_fields": {"plan": "pro", "seats": 3}}, headers=agent.headers)
+    (updated,) = events_of(client, ticket["id"], "ticket.updated")
+    assert updated["changes"] == {"custom_fields": [{"plan": "basic"}, {"plan": "pro", "seats": 3}]}

@@ -6,6 +6,7 @@ from sqlalchemy import func, insert, select
 from tests.factories import API, footprint, in_db, make_ticket, make_user, set_status
 from ticketdesk import clock
 from ticketdesk.comments.models import TicketComment
+from ticketdesk.events.models import Event
 from ticketdesk.macros import render
 from ticketdesk.macros.models import Macro
 from ticketdesk.tickets.models import Ticket, TicketActivity, TicketStatusHistory, TicketTag
@@ -38,7 +39,14 @@ def table_sizes(client):
     async def _count(session):
         return [
             await session.scalar(select(func.count()).select_from(model))
-            for model in (Ticket, TicketComment, TicketStatusHistory, TicketActivity, TicketTag)
+            for model in (
+                Ticket,
+                TicketComment,
+                TicketStatusHistory,
+                TicketActivity,
+                TicketTag,
+                Event,
+            )
         ]
 
     return in_db(client, _count)
@@ -73,6 +81,21 @@ def test_shared_macro_applied_by_an_agent(client, people):
     assert history[0]["to_assigned_to_id"] == agent.id
     assert all(h["changed_by_id"] == agent.id for h in history)
     assert history[1]["change_note"] == 'macro "Ask for logs"'
+    # Each step recorded its event, as the direct calls do.
+    kinds = in_db(client, lambda session: _event_types(session, ticket["id"]))
+    assert kinds == [
+        "ticket.created",
+        "ticket.updated",
+        "ticket.status_changed",
+        "ticket.assigned",
+        "comment.created",
+        "ticket.status_changed",
+    ]
+
+
+async def _event_types(session, ticket_id):
+    query = select(Event.type).where(Event.ticket_id == ticket_id).order_by(Event.id)
+    return list(await session.scalars(query))
 
 
 def test_internal_macro_writes_an_internal_note(client, people):
