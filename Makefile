@@ -6,8 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/ticketdesk_test
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate revision test lint test-sqlite test-postgresql bench bench-1m bench-stats bench-mail clean
-.PHONY: install run migrate revision test lint test-sqlite test-postgresql bench bench-1m bench-stats bench-attachments clean
+.PHONY: install run migrate revision test lint test-sqlite test-postgresql clean bench-stats bench-attachments bench bench-1m bench-mail bench-features
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -75,3 +74,6 @@ bench-1m: install
 # Mail: 1,000 notifications to a local SMTP server, 1,000 received mails processed.
 bench-mail: install
 	$(BIN)/python -m bench.mail_bench
+# Auto-assignment cost on create and cf. filter latency at 1,000,000 tickets.
+bench-features: install
+	$(BIN)/python -m bench.features_bench --tickets 1000000

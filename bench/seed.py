@@ -5,7 +5,9 @@
 Customers, agents, one admin; tickets spread over the past year with realistic statuses,
 priorities, categories, text, SLA due times, first responses and resolutions; two comments and
 about one history row per ticket on average. One customer (bench-customer@example.com) owns
-exactly 200 tickets, for the "my tickets" scenario. Every user's password is `bench-password`.
+exactly 200 tickets, for the "my tickets" scenario. Six tickets in ten carry custom field values
+(`plan`: basic/pro/enterprise, `order_number`: A-<id>); the definitions are the benchmark's to
+add. Every user's password is `bench-password`.
 """
 
 import argparse
@@ -72,7 +74,7 @@ INSERT INTO tickets (
     id, ticket_number, user_id, assigned_to_id, subject, description, status, priority,
     category, tags, is_internal, comments_count, public_comments_count, first_response_at,
     resolved_at, closed_at, first_response_due_at, resolution_due_at, sla_paused_at,
-    sla_paused_seconds, created_at, updated_at)
+    sla_paused_seconds, created_at, updated_at, custom_fields)
 SELECT
     g.i,
     'TKT-' || to_char(g.created, 'YYYYMMDD') || '-'
@@ -87,7 +89,7 @@ SELECT
     g.created + (CASE g.priority WHEN 'urgent' THEN 240 WHEN 'high' THEN 480
                                  WHEN 'medium' THEN 1440 ELSE 2880 END) * interval '1 minute',
     CASE WHEN g.status = 'waiting_on_customer' THEN g.created + g.response END,
-    0, g.created, g.created + g.response + g.work
+    0, g.created, g.created + g.response + g.work, g.custom_fields
 FROM (
     SELECT
         i,
@@ -110,7 +112,13 @@ FROM (
         (ARRAY['', 'report', 'billing,urgent', 'export', 'login', 'api,webhook'])
             [1 + (hashint4(i + 41) & 2147483647) % 6] AS tags,
         (hashint4(i + 43) & 2147483647) % 600 * interval '1 minute' AS response,
-        (hashint4(i + 47) & 2147483647) % 4000 * interval '1 minute' AS work
+        (hashint4(i + 47) & 2147483647) % 4000 * interval '1 minute' AS work,
+        CASE WHEN (hashint4(i + 53) & 2147483647) % 10 < 6
+             THEN jsonb_build_object(
+                 'plan',
+                 (ARRAY['basic','pro','enterprise'])[1 + (hashint4(i + 59) & 2147483647) % 3],
+                 'order_number', 'A-' || i)
+             ELSE '{{}}'::jsonb END AS custom_fields
     FROM generate_series(1, $1) AS g(i)
 ) AS g
 """

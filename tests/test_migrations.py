@@ -25,6 +25,16 @@ def _only_a_tolerated_type_difference(diff) -> bool:
     return False
 
 
+def _index_of_another_dialect(diff, dialect) -> bool:
+    """An index the models create only on one database (`Index.ddl_if(dialect=...)`)."""
+    if not (isinstance(diff, tuple) and diff[0] == "add_index"):
+        return False
+    # Alembic compares copies, which lose ddl_if: look the index up in the models.
+    model = {i.name: i for i in Base.metadata.tables[diff[1].table.name].indexes}
+    ddl_if = model[diff[1].name]._ddl_if
+    return ddl_if is not None and ddl_if.dialect not in (None, dialect)
+
+
 def _flatten(diffs):
     for diff in diffs:
         # Column changes come grouped in lists, one list per column.
@@ -56,7 +66,12 @@ def _compare(database_url, metadata):
 def test_models_match_the_migrations(database_url):
     diffs, revision = _compare(database_url, Base.metadata)
     assert revision == ScriptDirectory.from_config(db._alembic_config()).get_current_head()
-    unexpected = [d for d in _flatten(diffs) if not _only_a_tolerated_type_difference(d)]
+    dialect = sa.engine.make_url(database_url).get_backend_name()
+    unexpected = [
+        d
+        for d in _flatten(diffs)
+        if not _only_a_tolerated_type_difference(d) and not _index_of_another_dialect(d, dialect)
+    ]
     assert unexpected == []
 
 

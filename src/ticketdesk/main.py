@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 import ticketdesk.jobs.catalog  # noqa: F401 - registers every job handler
 from ticketdesk import db
+from ticketdesk.assignment_rules.router import router as assignment_rules_router
 from ticketdesk.attachments.router import router as attachments_router
 from ticketdesk.attachments.upload import MultipartUploads
 from ticketdesk.auth import security
@@ -28,15 +29,18 @@ from ticketdesk.auth.router import users_router
 from ticketdesk.auth.schemas import UserCreate
 from ticketdesk.comments.router import router as comments_router
 from ticketdesk.config import Settings, get_settings
+from ticketdesk.custom_fields.router import router as custom_fields_router
 from ticketdesk.errors import Conflict, DomainError, Invalid, Throttled, Unauthorized
 from ticketdesk.events.router import router as events_router
 from ticketdesk.jobs.router import router as jobs_router
 from ticketdesk.jobs.worker import Worker
+from ticketdesk.macros.router import router as macros_router
 from ticketdesk.mail import config as mail_config
 from ticketdesk.mail.router import preferences_router as mail_preferences_router
 from ticketdesk.mail.router import router as mail_router
 from ticketdesk.sla.router import router as sla_router
 from ticketdesk.stats.router import router as stats_router
+from ticketdesk.ticket_templates.router import router as ticket_templates_router
 from ticketdesk.tickets.router import router as tickets_router
 
 API_PREFIX = "/api/v1"
@@ -188,6 +192,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         attachments_router,
     )
     for router in routers:
+        app.include_router(router, prefix=API_PREFIX)
+    # Agent productivity: macros, ticket templates, auto-assignment rules, custom fields.
+    productivity = (macros_router, ticket_templates_router, assignment_rules_router)
+    for router in (*productivity, custom_fields_router):
         app.include_router(router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["health"])

@@ -1,11 +1,14 @@
 """Every domain's tables, imported so that `Base.metadata` is complete."""
 
+from ticketdesk.assignment_rules.models import AssignmentRule
 from ticketdesk.attachments.models import Attachment, Blob
 from ticketdesk.auth.models import ApiToken, PasswordResetToken, ThrottleHit, User
 from ticketdesk.comments.models import TicketComment
+from ticketdesk.custom_fields.models import CustomField
 from ticketdesk.db import Base
 from ticketdesk.events.models import Event
 from ticketdesk.jobs.models import Checkpoint, Job
+from ticketdesk.macros.models import Macro
 from ticketdesk.mail.models import (
     InboundEmail,
     MailSuppression,
@@ -13,6 +16,7 @@ from ticketdesk.mail.models import (
     OutboundEmail,
 )
 from ticketdesk.sla.models import BusinessHours, SettingsAudit, SLAPolicy
+from ticketdesk.ticket_templates.models import TicketTemplate
 from ticketdesk.tickets.models import (
     Ticket,
     TicketActivity,
@@ -23,14 +27,17 @@ from ticketdesk.tickets.models import (
 
 __all__ = [
     "ApiToken",
+    "AssignmentRule",
     "Attachment",
     "Base",
     "Blob",
     "BusinessHours",
     "Checkpoint",
+    "CustomField",
     "Event",
     "InboundEmail",
     "Job",
+    "Macro",
     "MailSuppression",
     "NotificationPreference",
     "OutboundEmail",
@@ -44,5 +51,6 @@ __all__ = [
     "TicketNumberCounter",
     "TicketStatusHistory",
     "TicketTag",
+    "TicketTemplate",
     "User",
 ]

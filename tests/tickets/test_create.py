@@ -29,6 +29,7 @@ TICKETS = f"{API}/tickets/"
 TICKET_KEYS = {
     "id",
     "ticket_number",
+    "custom_fields",
     "user_id",
     "assigned_to_id",
     "subject",

@@ -7,7 +7,8 @@ from ticketdesk.errors import Forbidden
 from ticketdesk.tickets.models import Status, Ticket
 from ticketdesk.tickets.workflow import CUSTOMER_TRANSITIONS
 
-CUSTOMER_EDITABLE = frozenset({"subject", "description", "tags"})
+# Custom fields: each field says whether customers may set it (custom_fields.service).
+CUSTOMER_EDITABLE = frozenset({"subject", "description", "tags", "custom_fields"})
 
 
 def is_staff(user: User) -> bool:

@@ -16,6 +16,7 @@ from ticketdesk.auth.schemas import (
     ApiTokenCreate,
     ApiTokenCreated,
     ApiTokenRead,
+    AvailabilityIn,
     LoginIn,
     PasswordResetConfirm,
     PasswordResetIn,
@@ -148,6 +149,12 @@ async def list_users(
 ) -> list[UserRead]:
     users: list[User] = await accounts.list_users(session, actor, role=role)
     return [UserRead.model_validate(u) for u in users]
+
+
+@users_router.patch("/me")
+async def update_me(session: WriteSession, actor: CurrentUser, data: AvailabilityIn) -> UserRead:
+    """Staff: `available: false` is the "away" switch auto-assignment rules respect."""
+    return UserRead.model_validate(await accounts.set_available(session, actor, data.available))
 
 
 @users_router.patch("/{user_id}")

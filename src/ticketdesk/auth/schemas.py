@@ -54,6 +54,10 @@ class UserUpdate(NoNulls):
     is_active: bool | None = None
 
 
+class AvailabilityIn(NoNulls):
+    available: bool
+
+
 class LoginIn(Strict):
     email: Email
     password: Annotated[str, Field(min_length=1, max_length=256), AfterValidator(no_nul)]
@@ -73,6 +77,7 @@ class UserRead(BaseModel):
     full_name: str
     role: Role
     is_active: bool
+    available: bool
     created_at: datetime
 
 

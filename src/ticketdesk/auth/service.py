@@ -258,3 +258,12 @@ async def ensure_admin(
         role=Role.SUPER_ADMIN,
     )
     return True
+
+
+async def set_available(session: AsyncSession, actor: User, available: bool) -> User:
+    """Staff switch themselves away (assignment rules with only_available skip them) and back."""
+    policy.require_staff(actor)
+    actor.available = available
+    actor.updated_at = clock.now()
+    await session.flush()
+    return actor

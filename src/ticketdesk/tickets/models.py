@@ -10,10 +10,12 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ticketdesk.auth.models import User, enum_column
+from ticketdesk.custom_fields.models import JSONValues
 from ticketdesk.db import Base, UTCDateTime
 
 
@@ -43,6 +45,11 @@ class Category(StrEnum):
     OTHER = "other"
 
 
+# Tickets an assignee still works on (what auto-assignment counts against capacity). Written as
+# literal SQL so that the partial index below matches the counting query's condition exactly.
+OPEN_WORK_SQL = "status NOT IN ('resolved', 'closed')"
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
@@ -56,6 +63,20 @@ class Ticket(Base):
         Index("ix_tickets_category_created_at", "category", "created_at", "id"),
         Index("ix_tickets_resolution_due_at_id", "resolution_due_at", "id"),
         Index("ix_tickets_first_response_due_at_id", "first_response_due_at", "id"),
+        Index(
+            "ix_tickets_assigned_to_id_open",
+            "assigned_to_id",
+            postgresql_where=text(OPEN_WORK_SQL),
+            sqlite_where=text(OPEN_WORK_SQL),
+        ),
+        # Containment (`custom_fields @> '{"plan": "pro"}'`) for every field at once: adding a
+        # field needs no new index. PostgreSQL only; SQLite filters by json_extract.
+        Index(
+            "ix_tickets_custom_fields",
+            "custom_fields",
+            postgresql_using="gin",
+            postgresql_ops={"custom_fields": "jsonb_path_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -70,6 +91,10 @@ class Ticket(Base):
     # Normalized, comma-separated; ticket_tags holds the same tags one row each for filtering.
     tags: Mapped[str] = mapped_column(Text, default="")
     is_internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    # {key: value} of the custom fields (custom_fields.models.CustomField), validated on write.
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(
+        JSONValues, default=dict, server_default="{}"
+    )
     comments_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     public_comments_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Live attachments, all and those customers may see (not internal).

@@ -11,6 +11,8 @@ from ticketdesk.auth import policy
 from ticketdesk.auth.dependencies import CurrentUser, require_scope
 from ticketdesk.auth.models import User
 from ticketdesk.auth.scopes import Scope
+from ticketdesk.custom_fields import service as custom_fields
+from ticketdesk.custom_fields.service import FieldSet
 from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.tickets import assignment, bulk, status
 from ticketdesk.tickets import history as trail
@@ -39,8 +41,12 @@ router = APIRouter(
 Filters = Annotated[TicketFilters, Query()]
 
 
-def present(ticket: TicketView, viewer: User) -> TicketRead:
-    return ticket_read(ticket, staff=policy.is_staff(viewer), now=clock.now())
+def present(ticket: TicketView, viewer: User, fields: FieldSet) -> TicketRead:
+    return ticket_read(ticket, staff=policy.is_staff(viewer), now=clock.now(), fields=fields)
+
+
+async def _present(session: AsyncSession, ticket: TicketView, viewer: User) -> TicketRead:
+    return present(ticket, viewer, await custom_fields.field_set(session))
 
 
 async def _list(
@@ -53,9 +59,13 @@ async def _list(
     mine: bool,
 ) -> list[TicketRead]:
     limit = request.app.state.settings.list_count_limit
-    page = await tickets.list_tickets(session, actor, f, mine=mine, count_limit=limit)
+    custom = custom_fields.filter_params(request.query_params)
+    page = await tickets.list_tickets(
+        session, actor, f, mine=mine, count_limit=limit, custom=custom
+    )
     _page_headers(request, response, f, page)
-    return [present(row, actor) for row in page.rows]
+    fields = await custom_fields.field_set(session)
+    return [present(row, actor, fields) for row in page.rows]
 
 
 def _page_headers(request: Request, response: Response, f: TicketFilters, page: Page) -> None:
@@ -86,14 +96,15 @@ async def create_ticket(
     if uploads:
         storage = storage_for(request.app.state.settings)
         await attachments.attach(session, actor, ticket, uploads, storage=storage)
-    return present(ticket, actor)
+    return await _present(session, ticket, actor)
 
 
 @router.get("")
 async def list_tickets(
     request: Request, response: Response, session: ReadSession, actor: CurrentUser, f: Filters
 ) -> list[TicketRead]:
-    """Staff see all tickets; customers their own.
+    """Staff see all tickets; customers their own. `cf.<key>=<value>` filters by a custom
+    field (equality; a multiselect field: contains the option).
 
     `X-Total-Count` counts at most TICKETDESK_LIST_COUNT_LIMIT (default 10,000) matching
     tickets; when more match it says that limit and `X-Total-Count-Exact: false` is sent.
@@ -118,21 +129,21 @@ async def bulk_operation(session: WriteSession, actor: CurrentUser, data: BulkIn
 @router.get("/{ref}")
 async def get_ticket(session: ReadSession, actor: CurrentUser, ref: str) -> TicketRead:
     """By numeric id or by ticket number (TKT-20250106-0001)."""
-    return present(await tickets.read_ticket(session, actor, ref), actor)
+    return await _present(session, await tickets.read_ticket(session, actor, ref), actor)
 
 
 @router.patch("/{ref}")
 async def update_ticket(
     session: WriteSession, actor: CurrentUser, ref: str, data: TicketUpdate
 ) -> TicketRead:
-    return present(await tickets.update_ticket(session, actor, ref, data), actor)
+    return await _present(session, await tickets.update_ticket(session, actor, ref, data), actor)
 
 
 @router.post("/{ref}/status")
 async def change_status(
     session: WriteSession, actor: CurrentUser, ref: str, data: StatusChange
 ) -> TicketRead:
-    return present(await status.change_status(session, actor, ref, data), actor)
+    return await _present(session, await status.change_status(session, actor, ref, data), actor)
 
 
 @router.post("/{ref}/assign")
@@ -140,7 +151,7 @@ async def assign_ticket(
     session: WriteSession, actor: CurrentUser, ref: str, data: AssignIn
 ) -> TicketRead:
     ticket = await assignment.assign_ticket(session, actor, ref, data.assigned_to_id, data.note)
-    return present(ticket, actor)
+    return await _present(session, ticket, actor)
 
 
 @router.get("/{ref}/history")

@@ -12,6 +12,7 @@ from pydantic import (
 )
 from sqlalchemy.engine import Row
 
+from ticketdesk.custom_fields.service import FieldSet
 from ticketdesk.sla import breach
 from ticketdesk.tickets.models import Category, Priority, Status, Ticket, split_tags
 from ticketdesk.validation import MAX_ID, BodyId, Id, NoNulls, Strict, lower_enum, no_nul, text
@@ -47,13 +48,17 @@ StatusIn = Annotated[Status, BeforeValidator(lower_enum)]
 
 
 class TicketCreate(NoNulls):
-    subject: Subject
-    description: Description
+    """`subject` and `description` are required unless a template (`template_id`) gives them."""
+
+    subject: Subject | None = None
+    description: Description | None = None
     priority: PriorityIn = Priority.MEDIUM
     category: CategoryIn = Category.GENERAL_INQUIRY
     tags: Tags = Field(default_factory=list)
     user_id: BodyId | None = None
     is_internal: bool | None = None
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    template_id: BodyId | None = None
 
 
 class TicketUpdate(NoNulls):
@@ -62,6 +67,8 @@ class TicketUpdate(NoNulls):
     tags: Tags | None = None
     priority: PriorityIn | None = None
     category: CategoryIn | None = None
+    # Merged into the ticket's values: keys left out stay, a null removes a value.
+    custom_fields: dict[str, Any] | None = None
 
 
 class TicketRead(BaseModel):
@@ -78,6 +85,7 @@ class TicketRead(BaseModel):
     category: Category
     tags: list[str]
     is_internal: bool
+    custom_fields: dict[str, Any]
     creator_name: str
     creator_email: str
     assigned_to_name: str | None
@@ -164,8 +172,11 @@ class TicketFilters(BaseModel):
 TicketView = Ticket | Row[Any]
 
 
-def ticket_read(ticket: TicketView, *, staff: bool, now: datetime) -> TicketRead:
-    """The ticket as the viewer may see it: customers count public comments only.
+def ticket_read(
+    ticket: TicketView, *, staff: bool, now: datetime, fields: FieldSet | None = None
+) -> TicketRead:
+    """The ticket as the viewer may see it: customers count public comments only, and see
+    the custom fields marked for them (`fields`: the live definitions; None shows none).
 
     Built without validation: every value comes from the database, already of its type.
     """
@@ -181,6 +192,7 @@ def ticket_read(ticket: TicketView, *, staff: bool, now: datetime) -> TicketRead
         category=ticket.category,
         tags=split_tags(ticket.tags),
         is_internal=ticket.is_internal,
+        custom_fields=fields.present(ticket.custom_fields, staff=staff) if fields else {},
         creator_name=ticket.creator_name,
         creator_email=ticket.creator_email,
         assigned_to_name=ticket.assigned_to_name,

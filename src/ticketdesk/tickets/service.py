@@ -1,5 +1,6 @@
 """Tickets: create, read, edit, list."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -10,11 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
 from ticketdesk import clock, events
+from ticketdesk.assignment_rules import autoassign
 from ticketdesk.auth import policy
 from ticketdesk.auth.models import User
+from ticketdesk.custom_fields import service as custom_fields
 from ticketdesk.errors import Forbidden, Invalid, NotFound
 from ticketdesk.sla import breach
 from ticketdesk.sla import service as sla
+from ticketdesk.ticket_templates import service as templates
 from ticketdesk.tickets import numbering
 from ticketdesk.tickets.history import add_activity, add_history
 from ticketdesk.tickets.models import Priority, Status, Ticket, TicketTag
@@ -38,10 +42,28 @@ TICKET_VIEW = (
 )
 
 
-async def create_ticket(session: AsyncSession, actor: User, data: TicketCreate) -> Ticket:
-    """Staff may file on behalf of a customer, or file a staff-only ticket."""
-    if not policy.is_staff(actor) and data.model_fields_set & {"user_id", "is_internal"}:
+async def create_ticket(
+    session: AsyncSession, actor: User, data: TicketCreate, *, require_custom_fields: bool = True
+) -> Ticket:
+    """Staff may file on behalf of a customer, or file a staff-only ticket.
+
+    A template fills every field the request leaves out. Required custom fields are enforced
+    unless `require_custom_fields` is off (channels that cannot ask for them, such as mail).
+    The first matching auto-assignment rule assigns it in this same transaction.
+    """
+    staff = policy.is_staff(actor)
+    if not staff and data.model_fields_set & {"user_id", "is_internal"}:
         raise Forbidden("only support staff may set user_id or is_internal")
+    preset: dict[str, Any] = {}
+    if data.template_id is not None:
+        data, preset = await templates.fill(session, data)
+    for name in ("subject", "description"):
+        if getattr(data, name) is None:
+            raise Invalid("Field required", field=name)
+    assert data.subject is not None and data.description is not None
+    fields = await custom_fields.field_set(session)
+    values = fields.apply(preset, {}, staff=True)
+    values = fields.apply(data.custom_fields, values, staff=staff, creating=require_custom_fields)
     owner = actor if data.user_id is None else await _owner(session, data.user_id)
     now = clock.now()
     ticket = Ticket(
@@ -54,6 +76,7 @@ async def create_ticket(session: AsyncSession, actor: User, data: TicketCreate) 
         category=data.category,
         tags=",".join(data.tags),
         is_internal=bool(data.is_internal),
+        custom_fields=values,
         comments_count=0,
         public_comments_count=0,
         attachments_count=0,
@@ -83,9 +106,11 @@ async def create_ticket(session: AsyncSession, actor: User, data: TicketCreate) 
             "priority": ticket.priority,
             "category": ticket.category,
             "user_id": ticket.user_id,
+            "custom_fields": ticket.custom_fields,
         },
         now=now,
     )
+    await autoassign.assign_by_rules(session, ticket, now=now)
     return ticket
 
 
@@ -154,6 +179,11 @@ async def update_ticket(session: AsyncSession, actor: User, ref: str, data: Tick
     changes = data.model_dump(exclude_unset=True)
     if not policy.can_edit_fields(actor, ticket, set(changes)):
         raise Forbidden("not allowed to edit these fields of this ticket")
+    if "custom_fields" in changes:
+        fields = await custom_fields.field_set(session)
+        changes["custom_fields"] = fields.apply(
+            changes["custom_fields"], ticket.custom_fields or {}, staff=policy.is_staff(actor)
+        )
     await apply_changes(session, actor, ticket, changes, now=clock.now())
     await session.flush()
     return ticket
@@ -232,15 +262,24 @@ async def list_tickets(
     *,
     mine: bool = False,
     count_limit: int = 0,
+    custom: Mapping[str, str] | None = None,
 ) -> Page:
     """One page of the tickets the actor may see, and how many there are in all.
 
     Counting stops after `count_limit` matching tickets (0: never), so that the cost of a
-    page stays flat however many tickets match.
+    page stays flat however many tickets match. `custom` filters by custom field values
+    ({key: value as written in the query string}).
     """
     conditions = _conditions(actor, filters, now=clock.now())
     if mine:
         conditions.append(Ticket.user_id == actor.id)
+    if custom:
+        conditions += custom_fields.filter_conditions(
+            await custom_fields.field_set(session),
+            custom,
+            staff=policy.is_staff(actor),
+            dialect=session.get_bind().dialect.name,
+        )
     base = policy.visible_tickets(actor).where(*conditions)
     total, exact = await _count(session, base, count_limit)
     offset = (filters.page - 1) * filters.page_size

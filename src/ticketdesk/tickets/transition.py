@@ -59,3 +59,9 @@ async def apply_status(
         data={"from": current, "to": target, "note": note},
         now=now,
     )
+    if target == Status.REOPENED and ticket.assigned_to_id is None:
+        # Imported here: auto-assignment assigns through tickets.assignment, which imports
+        # this module.
+        from ticketdesk.assignment_rules import autoassign
+
+        await autoassign.assign_by_rules(session, ticket, now=now)

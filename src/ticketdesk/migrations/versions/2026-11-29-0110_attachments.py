@@ -1,7 +1,7 @@
 """Attachments: files on tickets and comments, their content-addressed blobs, ticket counters.
 
 Revision ID: 0010_attachments
-Revises: 0003_events_jobs
+Revises: mail
 Create Date: 2026-11-29 01:10:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_attachments"
-down_revision: str | None = "0003_events_jobs"
+down_revision: str | None = "mail"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Mail: outbox, inbound log, suppressed addresses, notification preferences, password resets.
 
 Revision ID: mail
-Revises: 0003_events_jobs
+Revises: 0004_api_tokens
 Create Date: 2026-11-29 01:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "mail"
-down_revision: str | None = "0003_events_jobs"
+down_revision: str | None = "0004_api_tokens"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

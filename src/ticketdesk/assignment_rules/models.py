@@ -1,0 +1,34 @@
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ticketdesk.auth.models import enum_column
+from ticketdesk.db import Base, UTCDateTime
+
+
+class Strategy(StrEnum):
+    ROUND_ROBIN = "round_robin"
+    LEAST_LOADED = "least_loaded"
+
+
+class AssignmentRule(Base):
+    """Who gets a new unassigned ticket. The row is locked while it picks, so that picks of one
+    rule happen one at a time (exact capacity counts, fair turns); `last_agent_id` is the turn."""
+
+    __tablename__ = "assignment_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    conditions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    strategy: Mapped[Strategy] = mapped_column(enum_column(Strategy))
+    agent_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    only_available: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_open_per_agent: Mapped[int | None] = mapped_column(Integer)
+    last_agent_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

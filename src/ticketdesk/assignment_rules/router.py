@@ -1,0 +1,36 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from ticketdesk.assignment_rules import service as rules
+from ticketdesk.assignment_rules.schemas import RuleIn, RuleRead, RuleUpdate
+from ticketdesk.auth.dependencies import CurrentUser
+from ticketdesk.db import ReadSession, WriteSession
+from ticketdesk.validation import MAX_ID
+
+router = APIRouter(prefix="/assignment-rules", tags=["assignment rules"])
+RuleId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+@router.get("")
+async def list_rules(session: ReadSession, actor: CurrentUser) -> list[RuleRead]:
+    """In the order they are tried: the first active rule that matches a ticket decides."""
+    return [RuleRead.model_validate(r) for r in await rules.list_rules(session, actor)]
+
+
+@router.post("", status_code=201)
+async def create_rule(session: WriteSession, actor: CurrentUser, data: RuleIn) -> RuleRead:
+    return RuleRead.model_validate(await rules.create_rule(session, actor, data))
+
+
+@router.patch("/{rule_id}")
+async def update_rule(
+    session: WriteSession, actor: CurrentUser, rule_id: RuleId, data: RuleUpdate
+) -> RuleRead:
+    return RuleRead.model_validate(await rules.update_rule(session, actor, rule_id, data))
+
+
+@router.delete("/{rule_id}", status_code=204)
+async def delete_rule(session: WriteSession, actor: CurrentUser, rule_id: RuleId) -> Response:
+    await rules.delete_rule(session, actor, rule_id)
+    return Response(status_code=204)

@@ -1,0 +1,43 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from ticketdesk.auth.dependencies import CurrentUser
+from ticketdesk.custom_fields import service as custom_fields
+from ticketdesk.custom_fields.schemas import CustomFieldIn, CustomFieldRead, CustomFieldUpdate
+from ticketdesk.db import ReadSession, WriteSession
+from ticketdesk.validation import MAX_ID
+
+router = APIRouter(prefix="/custom-fields", tags=["custom fields"])
+FieldId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+@router.get("")
+async def list_fields(session: ReadSession, actor: CurrentUser) -> list[CustomFieldRead]:
+    """The fields the caller may see (customers: those marked visible to them), in order."""
+    rows = await custom_fields.list_fields(session, actor)
+    return [CustomFieldRead.model_validate(row) for row in rows]
+
+
+@router.post("", status_code=201)
+async def create_field(
+    session: WriteSession, actor: CurrentUser, data: CustomFieldIn
+) -> CustomFieldRead:
+    """Adding a field changes no table: values live in the tickets' one JSON column."""
+    return CustomFieldRead.model_validate(await custom_fields.create_field(session, actor, data))
+
+
+@router.patch("/{field_id}")
+async def update_field(
+    session: WriteSession, actor: CurrentUser, field_id: FieldId, data: CustomFieldUpdate
+) -> CustomFieldRead:
+    """`key` and `type` are fixed once created."""
+    row = await custom_fields.update_field(session, actor, field_id, data)
+    return CustomFieldRead.model_validate(row)
+
+
+@router.delete("/{field_id}", status_code=204)
+async def delete_field(session: WriteSession, actor: CurrentUser, field_id: FieldId) -> Response:
+    """Stored values stay in the tickets but are no longer shown; the key stays reserved."""
+    await custom_fields.delete_field(session, actor, field_id)
+    return Response(status_code=204)

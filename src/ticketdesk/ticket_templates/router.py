@@ -1,0 +1,51 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from ticketdesk.auth import policy
+from ticketdesk.auth.dependencies import CurrentUser
+from ticketdesk.custom_fields import service as custom_fields
+from ticketdesk.db import ReadSession, WriteSession
+from ticketdesk.ticket_templates import service as templates
+from ticketdesk.ticket_templates.schemas import TemplateIn, TemplateRead, TemplateUpdate
+from ticketdesk.validation import MAX_ID
+
+router = APIRouter(prefix="/ticket-templates", tags=["ticket templates"])
+TemplateId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+@router.get("")
+async def list_templates(session: ReadSession, actor: CurrentUser) -> list[TemplateRead]:
+    """Every signed-in user may read them (they pre-fill the new-ticket form); customers see
+    only the custom field values of fields shown to them."""
+    fields = await custom_fields.field_set(session)
+    staff = policy.is_staff(actor)
+    return [
+        TemplateRead.model_validate(t).model_copy(
+            update={"custom_fields": fields.present(t.custom_fields, staff=staff)}
+        )
+        for t in await templates.list_templates(session)
+    ]
+
+
+@router.post("", status_code=201)
+async def create_template(
+    session: WriteSession, actor: CurrentUser, data: TemplateIn
+) -> TemplateRead:
+    return TemplateRead.model_validate(await templates.create_template(session, actor, data))
+
+
+@router.patch("/{template_id}")
+async def update_template(
+    session: WriteSession, actor: CurrentUser, template_id: TemplateId, data: TemplateUpdate
+) -> TemplateRead:
+    row = await templates.update_template(session, actor, template_id, data)
+    return TemplateRead.model_validate(row)
+
+
+@router.delete("/{template_id}", status_code=204)
+async def delete_template(
+    session: WriteSession, actor: CurrentUser, template_id: TemplateId
+) -> Response:
+    await templates.delete_template(session, actor, template_id)
+    return Response(status_code=204)
