@@ -67,3 +67,10 @@ bench: install
 
 bench-1m: install
 	$(BIN)/python -m bench.load --sizes 1000000 --seconds 20 --concurrency 16 --workers 2
+
+# Search on 1,000,000 tickets and 3,000,000 comments: seeded once into ticketdesk_search_bench
+# (kept between runs; SEARCH_BENCH_ARGS=--seed seeds again).
+SEARCH_BENCH_ARGS ?=
+.PHONY: bench-search
+bench-search: install
+	$(BIN)/python -m bench.search_bench $(SEARCH_BENCH_ARGS)

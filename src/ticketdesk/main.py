@@ -30,6 +30,7 @@ from ticketdesk.errors import Conflict, DomainError, Invalid, Throttled, Unautho
 from ticketdesk.events.router import router as events_router
 from ticketdesk.jobs.router import router as jobs_router
 from ticketdesk.jobs.worker import Worker
+from ticketdesk.search.router import router as search_router
 from ticketdesk.sla.router import router as sla_router
 from ticketdesk.stats.router import router as stats_router
 from ticketdesk.tickets.router import router as tickets_router
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         comments_router,
         events_router,
         jobs_router,
+        search_router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
