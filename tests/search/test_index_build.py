@@ -91,7 +91,10 @@ def fresh_database_url(tmp_path):
 
 
 def test_the_migration_indexes_existing_tickets(fresh_database_url, tmp_path):
-    asyncio.run(_upgrade(fresh_database_url, "0001"))
+    from alembic.script import ScriptDirectory
+
+    search = ScriptDirectory.from_config(db._alembic_config()).get_revision("0004_search")
+    asyncio.run(_upgrade(fresh_database_url, search.down_revision))
     asyncio.run(_fill_before_search(fresh_database_url))
     asyncio.run(_upgrade(fresh_database_url, "head"))
 

@@ -9,9 +9,9 @@ a trusted extension). SQLite: a content table and two FTS5 tables kept in step b
 The documents are built with TICKETDESK_SEARCH_LANGUAGE (default English); `ticketdesk reindex`
 rebuilds them after a change of language.
 
-Revision ID: 0003_search
-Revises: 0002_sessions_throttle
-Create Date: 2026-11-29 01:00:00
+Revision ID: 0004_search
+Revises: 0003_events_jobs
+Create Date: 2026-11-29 01:30:00
 """
 
 import os
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_search"
-down_revision: str | None = "0002_sessions_throttle"
+revision: str = "0004_search"
+down_revision: str | None = "0003_events_jobs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
