@@ -77,3 +77,9 @@ bench-mail: install
 # Auto-assignment cost on create and cf. filter latency at 1,000,000 tickets.
 bench-features: install
 	$(BIN)/python -m bench.features_bench --tickets 1000000
+# Search on 1,000,000 tickets and 3,000,000 comments: seeded once into ticketdesk_search_bench
+# (kept between runs; SEARCH_BENCH_ARGS=--seed seeds again).
+SEARCH_BENCH_ARGS ?=
+.PHONY: bench-search
+bench-search: install
+	$(BIN)/python -m bench.search_bench $(SEARCH_BENCH_ARGS)

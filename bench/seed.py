@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from sqlalchemy.engine import make_url
 
 from ticketdesk import db
+from ticketdesk.search.engines import PG_SEARCH_INDEXES, PostgresSearch
 
 PASSWORD = "bench-password"
 CUSTOMER = "bench-customer@example.com"
@@ -69,6 +70,34 @@ def _sql_array(items: list[str]) -> str:
     return f"ARRAY[{quoted}]"
 
 
+# --vocabulary: made-up words (`kalomi`, `tesuvo`, ...) with a Zipf-like spread (word k is
+# about k times rarer than the first), appended to descriptions and comments, so that a
+# search meets common, middling and rare words as in a real helpdesk's product names, error
+# codes and customers' own terms.
+VOCABULARY_SIZE = 20_000
+SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "si", "de", "pa", "ho", "gu"]
+
+
+def vocabulary_word(rank: int) -> str:
+    """The made-up word of this rank (0 is the most common)."""
+    n, parts = rank + len(SYLLABLES) ** 2, []
+    while n:
+        n, digit = divmod(n, len(SYLLABLES))
+        parts.append(SYLLABLES[digit])
+    return "".join(parts)
+
+
+def words(seed: str, count: int) -> str:
+    """SQL for `count` vocabulary words picked by hashes of `seed` (log-uniform ranks)."""
+    picks = [
+        f"(SELECT word FROM bench_vocabulary WHERE rank = floor(exp(((hashint4(({seed}) * 7"
+        f" + {k}) & 2147483647) / 2147483647::float8) * ln({VOCABULARY_SIZE}::float8)))::int"
+        " - 1)"
+        for k in range(count)
+    ]
+    return " || ' ' || ".join(picks)
+
+
 TICKETS_SQL = f"""
 INSERT INTO tickets (
     id, ticket_number, user_id, assigned_to_id, subject, description, status, priority,
@@ -80,7 +109,7 @@ SELECT
     'TKT-' || to_char(g.created, 'YYYYMMDD') || '-'
         || lpad((row_number() OVER (PARTITION BY g.created::date ORDER BY g.i))::text, 4, '0'),
     g.owner, g.assignee, g.subject, g.description, g.status, g.priority, g.category, g.tags,
-    false, 2, 2,
+    false, $8, $9,
     CASE WHEN g.status <> 'open' THEN g.created + g.response END,
     CASE WHEN g.status IN ('resolved', 'closed') THEN g.created + g.response + g.work END,
     CASE WHEN g.status = 'closed' THEN g.created + g.response + g.work + interval '2 days' END,
@@ -100,6 +129,7 @@ FROM (
         ({_sql_array(SUBJECTS)})[1 + (hashint4(i + 17) & 2147483647) % {len(SUBJECTS)}] AS subject,
         ({_sql_array(SENTENCES)})[1 + (hashint4(i + 19) & 2147483647) % {len(SENTENCES)}] || ' '
         || ({_sql_array(SENTENCES)})[1 + (hashint4(i + 23) & 2147483647) % {len(SENTENCES)}]
+        || CASE WHEN $7 THEN ' ' || {words("g.i", 4)} ELSE '' END
             AS description,
         (ARRAY['closed','closed','closed','closed','closed','resolved','in_progress',
                'in_progress','open','open','waiting_on_customer','reopened'])
@@ -126,12 +156,14 @@ FROM (
 COMMENTS_SQL = f"""
 INSERT INTO ticket_comments (ticket_id, user_id, comment, is_internal, is_resolution,
                              created_at, updated_at)
-SELECT t.id, CASE WHEN n = 1 THEN coalesce(t.assigned_to_id, $1) ELSE t.user_id END,
-       ({_sql_array(REPLIES)})[1 + (hashint4(t.id * 2 + n) & 2147483647) % {len(REPLIES)}],
-       false, false, t.created_at + n * interval '30 minutes',
+SELECT t.id, CASE WHEN n <> 2 THEN coalesce(t.assigned_to_id, $1) ELSE t.user_id END,
+       ({_sql_array(REPLIES)})[1 + (hashint4(t.id * 2 + n) & 2147483647) % {len(REPLIES)}]
+       || CASE WHEN $3 THEN ' ' || {words("t.id * 3 + n", 2)} ELSE '' END,
+       n = 3, false, t.created_at + n * interval '30 minutes',
        t.created_at + n * interval '30 minutes'
-FROM tickets t CROSS JOIN generate_series(1, 2) AS n
+FROM tickets t CROSS JOIN generate_series(1, $2) AS n
 """
+
 
 HISTORY_SQL = """
 INSERT INTO ticket_status_history (ticket_id, changed_by_id, from_status, to_status, changed_at)
@@ -163,8 +195,20 @@ async def ensure_database(url: str) -> None:
         await conn.close()
 
 
-async def seed(url: str, *, tickets: int, customers: int, agents: int) -> dict[str, float]:
-    """Rebuild the schema from the migrations and fill it; returns seconds per step."""
+async def seed(
+    url: str,
+    *,
+    tickets: int,
+    customers: int,
+    agents: int,
+    comments: int = 2,
+    vocabulary: bool = False,
+) -> dict[str, float]:
+    """Rebuild the schema from the migrations and fill it; returns seconds per step.
+
+    `comments` per ticket: the first from staff, the second from the customer, a third an
+    internal note; `vocabulary` adds made-up words to the text (for search benchmarks).
+    """
     await ensure_database(url)
     conn = await asyncpg.connect(**connect_args(url))
     await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
@@ -204,7 +248,27 @@ async def seed(url: str, *, tickets: int, customers: int, agents: int) -> dict[s
 
         started = time.perf_counter()
         first_customer = 3 + agents
-        await conn.execute(TICKETS_SQL, tickets, 2, first_customer, customers, 3, agents)
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_vocabulary (rank int PRIMARY KEY, word text)"
+        )
+        await conn.execute("TRUNCATE bench_vocabulary")
+        await conn.executemany(
+            "INSERT INTO bench_vocabulary VALUES ($1, $2)",
+            [(rank, vocabulary_word(rank)) for rank in range(VOCABULARY_SIZE)],
+        )
+        public_comments = min(comments, 2)
+        await conn.execute(
+            TICKETS_SQL,
+            tickets,
+            2,
+            first_customer,
+            customers,
+            3,
+            agents,
+            vocabulary,
+            comments,
+            public_comments,
+        )
         await conn.execute("SELECT setval('tickets_id_seq', (SELECT max(id) FROM tickets))")
         await conn.execute(
             """
@@ -221,9 +285,13 @@ async def seed(url: str, *, tickets: int, customers: int, agents: int) -> dict[s
         timings["tickets"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        await conn.execute(COMMENTS_SQL, 3)
+        await conn.execute(COMMENTS_SQL, 3, comments, vocabulary)
         await conn.execute(HISTORY_SQL, 3)
         timings["comments_history"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        await build_search_index(url, tickets)
+        timings["search_index"] = time.perf_counter() - started
 
         started = time.perf_counter()
         await conn.execute("VACUUM ANALYZE")
@@ -233,15 +301,54 @@ async def seed(url: str, *, tickets: int, customers: int, agents: int) -> dict[s
     return timings
 
 
+async def build_search_index(url: str, tickets: int, *, parts: int = 2) -> None:
+    """The search documents, set-based in `parts` concurrent slices, then their indexes
+    built in one go (far quicker than growing them row by row)."""
+    conn = await asyncpg.connect(**connect_args(url))
+    try:
+        for name in PG_SEARCH_INDEXES:
+            await conn.execute(f"DROP INDEX IF EXISTS {name}")
+        await conn.execute("TRUNCATE ticket_search")
+    finally:
+        await conn.close()
+    fill = PostgresSearch("english").index_sql("t.id > $1 AND t.id <= $2")
+    step = -(-tickets // parts)
+
+    async def _fill(first: int) -> None:
+        part = await asyncpg.connect(**connect_args(url))
+        try:
+            await part.execute(fill, first, first + step)
+        finally:
+            await part.close()
+
+    await asyncio.gather(*(_fill(first) for first in range(0, tickets, step)))
+    conn = await asyncpg.connect(**connect_args(url))
+    try:
+        await conn.execute("SET maintenance_work_mem = '1GB'")
+        for name, definition in PG_SEARCH_INDEXES.items():
+            await conn.execute(f"CREATE INDEX {name} ON {definition}")
+    finally:
+        await conn.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/ticketdesk_bench")
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--customers", type=int, default=500)
     parser.add_argument("--agents", type=int, default=20)
+    parser.add_argument("--comments", type=int, default=2, help="per ticket (3: with a note)")
+    parser.add_argument("--vocabulary", action="store_true", help="made-up words for search")
     args = parser.parse_args()
     timings = asyncio.run(
-        seed(args.url, tickets=args.tickets, customers=args.customers, agents=args.agents)
+        seed(
+            args.url,
+            tickets=args.tickets,
+            customers=args.customers,
+            agents=args.agents,
+            comments=args.comments,
+            vocabulary=args.vocabulary,
+        )
     )
     total = sum(timings.values())
     steps = ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())

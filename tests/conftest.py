@@ -54,6 +54,7 @@ DATA_TABLES = (
     "ticket_status_history",
     "ticket_comments",
     "ticket_tags",
+    "ticket_search",
     "tickets",
     "ticket_number_counters",
     "settings_audit",

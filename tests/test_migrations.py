@@ -10,6 +10,7 @@ from alembic.script import ScriptDirectory
 from ticketdesk import db
 from ticketdesk.db import UTCDateTime
 from ticketdesk.models import Base
+from ticketdesk.search.engines import is_search_object
 
 
 def _only_a_tolerated_type_difference(diff) -> bool:
@@ -44,6 +45,11 @@ def _flatten(diffs):
             yield diff
 
 
+def _not_search_object(name, _type, _parents) -> bool:
+    """The search engine's tables and indexes differ per database and are not models."""
+    return not is_search_object(name)
+
+
 def _compare(database_url, metadata):
     async def _run():
         engine = db.create_engine(database_url)
@@ -52,7 +58,8 @@ def _compare(database_url, metadata):
 
                 def _diff(sync_connection):
                     context = MigrationContext.configure(
-                        sync_connection, opts={"compare_type": True}
+                        sync_connection,
+                        opts={"compare_type": True, "include_name": _not_search_object},
                     )
                     return compare_metadata(context, metadata), context.get_current_revision()
 

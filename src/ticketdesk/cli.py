@@ -1,4 +1,4 @@
-"""The `ticketdesk` command: serve, worker, migrate, create-user."""
+"""The `ticketdesk` command: serve, worker, migrate, create-user, reindex."""
 
 import asyncio
 from typing import Annotated
@@ -12,6 +12,7 @@ from ticketdesk.auth.models import Role
 from ticketdesk.auth.schemas import UserCreate
 from ticketdesk.config import get_settings
 from ticketdesk.errors import DomainError
+from ticketdesk.search.engines import engine_for
 
 app = typer.Typer(help="ticketdesk: a support-ticket backend.", no_args_is_help=True)
 
@@ -89,6 +90,25 @@ def create_user(
     except DomainError as error:
         typer.echo(f"error: {error.detail}", err=True)
         raise typer.Exit(1) from None
+
+
+@app.command()
+def reindex(
+    batch: Annotated[int, typer.Option(min=1, help="tickets per transaction")] = 5_000,
+) -> None:
+    """Rebuild the search index from every ticket and comment (after a change of
+    TICKETDESK_SEARCH_LANGUAGE, or to repair it). The service keeps running meanwhile."""
+
+    async def _run() -> int:
+        engine = db.create_engine(get_settings().effective_database_url)
+        await db.migrate(engine)
+        try:
+            async with engine.connect() as connection:
+                return await engine_for(connection).reindex(connection, batch=batch)
+        finally:
+            await engine.dispose()
+
+    typer.echo(f"search index rebuilt: {asyncio.run(_run())} tickets")
 
 
 @app.command()

@@ -6,7 +6,10 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ticketdesk.search.language import PG_LANGUAGES
 
 
 class Settings(BaseSettings):
@@ -61,6 +64,21 @@ class Settings(BaseSettings):
     allow_executable_uploads: bool = False
     clamd_url: str | None = None  # tcp://host:3310 or unix:///path/to/clamd.ctl
     orphan_blob_grace_minutes: float = 60.0
+    # Search: the language whose stemming the index uses (`ticketdesk reindex` after a change).
+    search_language: str = "english"
+    # false: writes leave the index alone (bulk imports; run `ticketdesk reindex` afterwards).
+    search_indexing: bool = True
+    # Relevance orders this many of the newest matches; older matches follow, newest first.
+    search_rank_window: int = Field(default=1_000, ge=1)
+    # Searches count at most this many matches for X-Total-Count (see list_count_limit).
+    search_count_limit: int = Field(default=1_000, ge=1)
+
+    @field_validator("search_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value.lower() not in PG_LANGUAGES:
+            raise ValueError(f"unknown search language; one of {', '.join(sorted(PG_LANGUAGES))}")
+        return value.lower()
 
     @property
     def effective_database_url(self) -> str:

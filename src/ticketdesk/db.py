@@ -237,15 +237,26 @@ def _alembic_config() -> Any:
 def _upgrade(connection: Any) -> None:
     from alembic import command
 
-    if connection.dialect.name == "postgresql":
-        # Several server processes may start at once: one migrates, the others wait.
-        connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7415001)")
-    config = _alembic_config()
-    config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    postgresql = connection.dialect.name == "postgresql"
+    if postgresql:
+        # Several server processes may start at once: one migrates, the others wait. A session
+        # lock, held across the transactions of the migrations (each migration commits on its
+        # own, and some build indexes concurrently, outside any transaction).
+        connection.exec_driver_sql("SELECT pg_advisory_lock(7415001)")
+        connection.commit()
+    try:
+        config = _alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    finally:
+        if postgresql:
+            connection.rollback()
+            connection.exec_driver_sql("SELECT pg_advisory_unlock(7415001)")
+            connection.commit()
 
 
 async def migrate(engine: AsyncEngine) -> None:
     """Apply every pending migration."""
-    async with engine.begin() as connection:
+    async with engine.connect() as connection:
         await connection.run_sync(_upgrade)
+        await connection.commit()

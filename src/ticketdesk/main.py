@@ -38,6 +38,7 @@ from ticketdesk.macros.router import router as macros_router
 from ticketdesk.mail import config as mail_config
 from ticketdesk.mail.router import preferences_router as mail_preferences_router
 from ticketdesk.mail.router import router as mail_router
+from ticketdesk.search.router import router as search_router
 from ticketdesk.sla.router import router as sla_router
 from ticketdesk.stats.router import router as stats_router
 from ticketdesk.ticket_templates.router import router as ticket_templates_router
@@ -190,6 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mail_router,
         mail_preferences_router,
         attachments_router,
+        search_router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

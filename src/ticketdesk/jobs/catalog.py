@@ -4,5 +4,6 @@ import ticketdesk.attachments.jobs
 import ticketdesk.events.jobs
 import ticketdesk.jobs.maintenance
 import ticketdesk.mail.jobs
+import ticketdesk.search.index  # the search index follows the events in their transaction
 import ticketdesk.sla.jobs
 import ticketdesk.tickets.jobs  # noqa: F401

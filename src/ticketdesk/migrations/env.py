@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from ticketdesk.config import get_settings
 from ticketdesk.db import create_engine
 from ticketdesk.models import Base
+from ticketdesk.search.engines import is_search_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -20,6 +21,11 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",
+        # The search engine's tables and indexes differ per database and are not models.
+        include_name=lambda name, _type, _parents: not is_search_object(name),
+        # Each migration commits on its own, so that one may build an index concurrently
+        # (PostgreSQL's CREATE INDEX CONCURRENTLY runs outside any transaction).
+        transaction_per_migration=True,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -63,12 +63,12 @@ async def _list(
     page = await tickets.list_tickets(
         session, actor, f, mine=mine, count_limit=limit, custom=custom
     )
-    _page_headers(request, response, f, page)
+    page_headers(request, response, f, page)
     fields = await custom_fields.field_set(session)
     return [present(row, actor, fields) for row in page.rows]
 
 
-def _page_headers(request: Request, response: Response, f: TicketFilters, page: Page) -> None:
+def page_headers(request: Request, response: Response, f: TicketFilters, page: Page) -> None:
     """X-Total-Count (and X-Total-Count-Exact: false when counting stopped at the limit), and
     an RFC 8288 Link header with next/prev."""
     response.headers["X-Total-Count"] = str(page.total)

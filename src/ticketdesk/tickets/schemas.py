@@ -163,7 +163,8 @@ class TicketFilters(BaseModel):
     created_from: date | None = None
     created_to: date | None = None
     sla: Annotated[Literal["breached"], BeforeValidator(lower_enum)] | None = None
-    sort: Annotated[SortKey, BeforeValidator(lower_enum)] = "-created_at"
+    # None: newest first (-created_at), or by relevance when `q` is given.
+    sort: Annotated[SortKey, BeforeValidator(lower_enum)] | None = None
     page: int = Field(default=1, ge=1)
     page_size: int = Field(default=20, ge=1, le=100)
 

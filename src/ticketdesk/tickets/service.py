@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, case, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, Subquery, case, delete, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
@@ -14,8 +14,10 @@ from ticketdesk import clock, events
 from ticketdesk.assignment_rules import autoassign
 from ticketdesk.auth import policy
 from ticketdesk.auth.models import User
+from ticketdesk.config import get_settings
 from ticketdesk.custom_fields import service as custom_fields
 from ticketdesk.errors import Forbidden, Invalid, NotFound
+from ticketdesk.search import matching
 from ticketdesk.sla import breach
 from ticketdesk.sla import service as sla
 from ticketdesk.ticket_templates import service as templates
@@ -280,28 +282,92 @@ async def list_tickets(
             staff=policy.is_staff(actor),
             dialect=session.get_bind().dialect.name,
         )
-    base = policy.visible_tickets(actor).where(*conditions)
+    conditions += policy.ticket_visibility(actor)
+    found = matching.match(session, actor, filters.q) if filters.q else None
+    if found is not None:
+        conditions += found.conditions
+    if found is not None and found.hits is not None:
+        return await _search_page(session, filters, conditions, found.hits, count_limit)
+    base = select(Ticket.id).where(*conditions)
     total, exact = await _count(session, base, count_limit)
     offset = (filters.page - 1) * filters.page_size
     if (exact and offset >= total) or offset > MAX_OFFSET:
         return Page([], total, exact)
+    sort = filters.sort or DEFAULT_SORT
     # Deferred join: the page's ids come from an index-only scan, deep pages included; only
     # those rows are then read in full, with their people.
-    page_ids = (
-        _sorted(base.with_only_columns(Ticket.id), filters.sort)
-        .limit(filters.page_size)
-        .offset(offset)
-    )
-    page = _sorted(TICKET_VIEW.where(Ticket.id.in_(page_ids)), filters.sort)
+    page_ids = _sorted(base, sort).limit(filters.page_size).offset(offset)
+    page = _sorted(TICKET_VIEW.where(Ticket.id.in_(page_ids)), sort)
     return Page(list(await session.execute(page)), total, exact)
 
 
-async def _count(session: AsyncSession, base: Select[Ticket], limit: int) -> tuple[int, bool]:
+async def _search_page(
+    session: AsyncSession,
+    filters: TicketFilters,
+    conditions: list[ColumnElement[bool]],
+    hits: Subquery,
+    count_limit: int,
+) -> Page:
+    """Tickets whose text matches: by relevance unless a sort is given.
+
+    Relevance orders the newest `search_rank_window` matches; any older matches follow them,
+    newest first. So a word found in half a million tickets costs the same as a rare one.
+    Without other conditions or a sort (staff, no filters) the tickets table stays out of it.
+    """
+    if conditions or filters.sort is not None:
+        base = select(Ticket.id).join(hits, hits.c.ticket_id == Ticket.id).where(*conditions)
+    else:
+        base = select(hits.c.ticket_id)
+    ticket_id = base.selected_columns[0]
+    settings = get_settings()
+    limit = min(count_limit or settings.search_count_limit, settings.search_count_limit)
+    total, exact = await _count(session, base, limit)
+    size, offset = filters.page_size, (filters.page - 1) * filters.page_size
+    if (exact and offset >= total) or offset > MAX_OFFSET:
+        return Page([], total, exact)
+    if filters.sort is not None:
+        page_ids = _sorted(base, filters.sort).limit(size).offset(offset)
+        page = _sorted(TICKET_VIEW.where(Ticket.id.in_(page_ids)), filters.sort)
+        return Page(list(await session.execute(page)), total, exact)
+    window = settings.search_rank_window
+    recent = (
+        base.with_only_columns(ticket_id.label("id"), hits.c.rank)
+        .order_by(ticket_id.desc())
+        .limit(window)
+        .subquery("recent")
+    )
+    rows: list[Row[Any]] = []
+    if offset < window:
+        ranked = (
+            select(recent.c.id, recent.c.rank)
+            .order_by(recent.c.rank.desc(), recent.c.id.desc())
+            .limit(size)
+            .offset(offset)
+            .subquery("ranked")
+        )
+        page = TICKET_VIEW.join(ranked, ranked.c.id == Ticket.id).order_by(
+            ranked.c.rank.desc(), Ticket.id.desc()
+        )
+        rows = list(await session.execute(page))
+    if len(rows) < size and (total > window or not exact):
+        oldest = select(func.min(recent.c.id)).scalar_subquery()
+        older = (
+            base.where(ticket_id < oldest)
+            .order_by(ticket_id.desc())
+            .limit(size - len(rows))
+            .offset(max(0, offset - window))
+        )
+        page = TICKET_VIEW.where(Ticket.id.in_(older)).order_by(Ticket.id.desc())
+        rows += list(await session.execute(page))
+    return Page(rows, total, exact)
+
+
+async def _count(session: AsyncSession, base: Select[Any], limit: int) -> tuple[int, bool]:
     """How many tickets `base` selects, up to `limit` (0: no limit), and whether that is all."""
-    matching = base.with_only_columns(Ticket.id).order_by(None)
+    selected = base.order_by(None)
     if limit:
-        matching = matching.limit(limit + 1)
-    counted = await session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+        selected = selected.limit(limit + 1)
+    counted = await session.scalar(select(func.count()).select_from(selected.subquery())) or 0
     if limit and counted > limit:
         return limit, False
     return counted, True
@@ -326,14 +392,6 @@ def _conditions(actor: User, f: TicketFilters, *, now: datetime) -> list[ColumnE
     if f.tag:
         tagged = select(TicketTag.ticket_id).where(TicketTag.tag == f.tag)
         conditions.append(Ticket.id.in_(tagged))
-    if f.q:
-        pattern = f"%{_escape_like(f.q)}%"
-        conditions.append(
-            or_(
-                Ticket.subject.ilike(pattern, escape="\\"),
-                Ticket.description.ilike(pattern, escape="\\"),
-            )
-        )
     start, end = clock.day_range(f.created_from, f.created_to)
     if start is not None:
         conditions.append(Ticket.created_at >= start)
@@ -344,14 +402,11 @@ def _conditions(actor: User, f: TicketFilters, *, now: datetime) -> list[ColumnE
     return conditions
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
+DEFAULT_SORT = "-created_at"
 PRIORITY_RANK = {Priority.LOW: 1, Priority.MEDIUM: 2, Priority.HIGH: 3, Priority.URGENT: 4}
 
 
-def _sorted(query: Select[Ticket], sort: str) -> Select[Ticket]:
+def _sorted(query: Select[Any], sort: str) -> Select[Any]:
     """Every order ends with the id, so pages never overlap or skip rows."""
     if sort == "due":
         return query.order_by(
