@@ -39,6 +39,8 @@ DATA_TABLES = (
     "events",
     "jobs",
     "checkpoints",
+    "web_presence",
+    "web_sessions",
     "ticket_activity",
     "ticket_status_history",
     "ticket_comments",

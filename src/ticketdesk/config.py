@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     events_retention_days: float = 30.0
     # Ticket lists count at most this many matches for X-Total-Count (0: always exact).
     list_count_limit: int = 10_000
+    # Web pages: the address users reach (an https one makes the session cookie Secure), how
+    # long a sign-in lasts, and how often each process looks for new events to push live.
+    public_url: str = ""
+    web_session_hours: float = 168.0
+    live_poll_seconds: float = 0.5
 
     @property
     def effective_database_url(self) -> str:

@@ -33,6 +33,7 @@ from ticketdesk.jobs.worker import Worker
 from ticketdesk.sla.router import router as sla_router
 from ticketdesk.stats.router import router as stats_router
 from ticketdesk.tickets.router import router as tickets_router
+from ticketdesk.web import router as web
 
 API_PREFIX = "/api/v1"
 
@@ -196,5 +197,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    web.install(app)
     app.add_middleware(StripTrailingSlash)
     return app

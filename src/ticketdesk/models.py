@@ -13,6 +13,7 @@ from ticketdesk.tickets.models import (
     TicketStatusHistory,
     TicketTag,
 )
+from ticketdesk.web.models import Presence, WebSession
 
 __all__ = [
     "Base",
@@ -20,6 +21,7 @@ __all__ = [
     "Checkpoint",
     "Event",
     "Job",
+    "Presence",
     "SLAPolicy",
     "SettingsAudit",
     "ThrottleHit",
@@ -30,4 +32,5 @@ __all__ = [
     "TicketStatusHistory",
     "TicketTag",
     "User",
+    "WebSession",
 ]

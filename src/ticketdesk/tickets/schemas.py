@@ -154,7 +154,8 @@ class TicketFilters(BaseModel):
     ) = None
     created_from: date | None = None
     created_to: date | None = None
-    sla: Annotated[Literal["breached"], BeforeValidator(lower_enum)] | None = None
+    # breached: either SLA is breached; breaching: breached or due within BREACHING_SOON.
+    sla: Annotated[Literal["breached", "breaching"], BeforeValidator(lower_enum)] | None = None
     sort: Annotated[SortKey, BeforeValidator(lower_enum)] = "-created_at"
     page: int = Field(default=1, ge=1)
     page_size: int = Field(default=20, ge=1, le=100)

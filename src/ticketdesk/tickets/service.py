@@ -1,7 +1,7 @@
 """Tickets: create, read, edit, list."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, case, delete, func, or_, select
@@ -212,6 +212,9 @@ async def _replace_tags(session: AsyncSession, ticket: Ticket, tags: list[str]) 
     ticket.tags = ",".join(tags)
 
 
+# `sla=breaching`: breached, or due within this.
+BREACHING_SOON = timedelta(hours=1)
+
 # Past any real page, and within what a database offset can hold.
 MAX_OFFSET = 2**62
 
@@ -253,6 +256,15 @@ async def list_tickets(
     )
     page = _sorted(TICKET_VIEW.where(Ticket.id.in_(page_ids)), filters.sort)
     return Page(list(await session.execute(page)), total, exact)
+
+
+async def count_tickets(
+    session: AsyncSession, actor: User, filters: TicketFilters, *, count_limit: int = 0
+) -> tuple[int, bool]:
+    """How many tickets the actor may see match the filters (up to `count_limit`), and whether
+    that is all of them."""
+    base = policy.visible_tickets(actor).where(*_conditions(actor, filters, now=clock.now()))
+    return await _count(session, base, count_limit)
 
 
 async def _count(session: AsyncSession, base: Select[Ticket], limit: int) -> tuple[int, bool]:
@@ -300,6 +312,8 @@ def _conditions(actor: User, f: TicketFilters, *, now: datetime) -> list[ColumnE
         conditions.append(Ticket.created_at < end)
     if f.sla == "breached":
         conditions.append(breach.breached_condition(now))
+    elif f.sla == "breaching":
+        conditions.append(breach.breaching_condition(now, now + BREACHING_SOON))
     return conditions
 
 
