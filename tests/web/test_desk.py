@@ -235,3 +235,34 @@ def test_every_desk_form_needs_the_csrf_token(client: TestClient, people: People
     ):
         assert browser.post(url, data, csrf=False).status_code == 403, url
     assert footprint(client, ticket["id"]) == before
+
+
+def test_presence_heartbeats_name_who_is_on_a_ticket(
+    client: TestClient, people: People, fake_clock: FakeClock
+) -> None:
+    from tests.factories import in_db
+    from ticketdesk import clock
+    from ticketdesk.web import presence
+
+    ticket = make_ticket(client, people["individual"])
+    url = f"/desk/tickets/{ticket['ticket_number']}/presence"
+    agent, admin = browser_for(client, people["agent"]), browser_for(client, people["super_admin"])
+    assert agent.post(url, {"mode": "viewing"}).status_code == 204
+    assert admin.post(url, {"mode": "replying"}).status_code == 204
+    assert (
+        browser_for(client, people["individual"]).post(url, {"mode": "viewing"}).status_code == 404
+    )
+
+    async def there(session: object) -> list[tuple[int, str, str]]:
+        found = await presence.present(session, [ticket["id"]], now=clock.now())  # type: ignore[arg-type]
+        return found[ticket["id"]]
+
+    assert [(name, mode) for _, name, mode in in_db(client, there)] == [
+        ("Agent 4", "viewing"),
+        ("Super_Admin 5", "replying"),
+    ]
+    assert admin.post(url, {"mode": "gone"}).status_code == 204
+    assert [name for _, name, _ in in_db(client, there)] == ["Agent 4"]
+    fake_clock.advance(seconds=46)  # no heartbeat for longer than the TTL
+    assert in_db(client, there) == []
+    assert agent.post(url, {"mode": "viewing"}, csrf=False).status_code == 403

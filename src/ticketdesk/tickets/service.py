@@ -139,6 +139,16 @@ async def read_ticket(session: AsyncSession, actor: User, ref: str) -> Row[Any]:
     return row
 
 
+async def visible_ids(session: AsyncSession, actor: User, ids: set[int]) -> set[int]:
+    """Which of these tickets the actor may see (for followers of the event log)."""
+    if not ids:
+        return set()
+    if policy.is_staff(actor):
+        return set(ids)
+    query = policy.visible_tickets(actor).with_only_columns(Ticket.id).where(Ticket.id.in_(ids))
+    return set(await session.scalars(query))
+
+
 async def staff_ticket(session: AsyncSession, actor: User, ref: str) -> Ticket:
     """A ticket for a staff-only view: 404 if the actor cannot see it, 403 if not staff."""
     ticket = await get_ticket(session, actor, ref, with_people=False)

@@ -1,5 +1,9 @@
 """The web pages: one router per area, static files, and the HTML face of errors."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.staticfiles import StaticFiles
@@ -63,6 +67,24 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(ValidationError, invalid)
     app.add_exception_handler(LoginRequired, anonymous)
+    _stop_live_updates_on_shutdown(app)
+
+
+def _stop_live_updates_on_shutdown(app: FastAPI) -> None:
+    """The live-update poller ends before the app's own shutdown disposes of the database."""
+    serve = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        async with serve(app) as state:
+            try:
+                yield state
+            finally:
+                hub = getattr(app.state, "live_hub", None)
+                if hub is not None:
+                    await hub.stop()
+
+    app.router.lifespan_context = lifespan
 
 
 async def _maybe_await(result: object) -> Response:

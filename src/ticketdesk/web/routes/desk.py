@@ -25,7 +25,7 @@ from ticketdesk.tickets.schemas import (
     normalize_tags,
     ticket_read,
 )
-from ticketdesk.web import views
+from ticketdesk.web import presence, views
 from ticketdesk.web.pages import (
     PageViewer,
     Viewer,
@@ -271,3 +271,10 @@ async def take(session: SessionDep, viewer: PageViewer, ref: str) -> Response:
     require_staff(viewer)
     ticket = await assignment.assign_ticket(session, viewer.user, ref, viewer.user.id, None)
     return RedirectResponse(f"/desk/tickets/{ticket.ticket_number}", status_code=303)
+
+
+@router.post("/tickets/{ref}/presence", status_code=204)
+async def heartbeat(session: SessionDep, viewer: PageViewer, ref: str, mode: Text = "") -> None:
+    """The page says every 20 s that the agent is viewing or replying; `gone` when it closes."""
+    require_staff(viewer)
+    await presence.heartbeat(session, viewer.user, ref, mode, now=clock.now())
