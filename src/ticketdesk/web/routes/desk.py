@@ -68,7 +68,7 @@ async def _counts(request: Request, session: SessionDep, viewer: Viewer) -> dict
 
 @router.get("")
 async def desk(request: Request, session: SessionDep, viewer: PageViewer) -> Response:
-    """A view with counts, the API's filters and sort, pages; HX requests get the list alone."""
+    """A view with counts, the API's filters and sort, and pages."""
     require_staff(viewer)
     view = views.BY_KEY.get(request.query_params.get("view", ""), views.DEFAULT)
     filters = query_filters(request, view.preset)
@@ -83,8 +83,6 @@ async def desk(request: Request, session: SessionDep, viewer: PageViewer) -> Res
         "counts": await _counts(request, session, viewer),
         "query": {k: v for k, v in request.query_params.items() if k != "page"},
     }
-    if request.headers.get("hx-request"):
-        return render(request, "desk/_list.html", context)
     context |= {
         "staff": await _staff(session, viewer),
         "statuses": list(Status),

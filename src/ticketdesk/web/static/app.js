@@ -14,6 +14,13 @@
     return !!target.closest("input, textarea, select, [contenteditable=''], [contenteditable='true']");
   }
 
+  // --- live updates: the page's one SSE connection (htmx's SSE extension opens it) ---
+  document.addEventListener("htmx:sseOpen", (event) => {
+    const source = event.detail && event.detail.source;
+    if (source) source.addEventListener("ready", () => { document.body.dataset.live = "open"; });
+  });
+  document.addEventListener("htmx:sseError", () => { document.body.dataset.live = "reconnecting"; });
+
   // --- lists: j / k move, Enter opens ---
   let selected = -1;
   const rows = () => Array.from(document.querySelectorAll("[data-row]"));
