@@ -165,3 +165,23 @@ def test_register_is_gone_when_registration_is_off(settings: Settings) -> None:
     with TestClient(create_app(settings)) as closed:
         assert closed.get("/register").status_code == 404
         assert "Create an account" not in closed.get("/login").text
+
+
+def test_ending_every_session_of_a_user_ends_their_web_sessions(
+    client: TestClient, people: People
+) -> None:
+    from typing import Any
+
+    from tests.factories import in_db
+    from ticketdesk.auth import service as accounts
+    from ticketdesk.auth.models import User
+
+    browser = browser_for(client, people["individual"])
+    assert browser.get("/portal").status_code == 200
+
+    async def end(session: Any) -> None:
+        await accounts.end_sessions(session, await session.get(User, people["individual"].id))
+
+    in_db(client, end)
+    assert browser.get("/portal").status_code == 303
+    assert browser_for(client, people["individual"]).get("/portal").status_code == 200

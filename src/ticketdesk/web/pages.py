@@ -14,13 +14,13 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
-from ticketdesk import clock
+from ticketdesk import clock, db
 from ticketdesk.auth import policy
 from ticketdesk.auth.models import User
-from ticketdesk.db import SessionDep
 from ticketdesk.errors import Forbidden, NotFound
 from ticketdesk.tickets.schemas import TicketFilters
 from ticketdesk.web import sessions
+from ticketdesk.web.models import WebSession
 
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "ticketdesk_session"
@@ -67,10 +67,21 @@ async def require_csrf(request: Request, expected: str | None) -> None:
         raise Forbidden("the form has expired or did not come from this site; reload the page")
 
 
-async def current_viewer(request: Request, session: SessionDep) -> Viewer:
-    """The signed-in user of a page; anonymous visitors are sent to the sign-in page."""
+async def _resolve(request: Request, token: str) -> tuple[User, WebSession] | None:
+    """In the route's own session when it took one first, else in a short read."""
+    session = db.request_session(request)
+    if session is not None:
+        return await sessions.resolve(session, token, now=clock.now())
+    async with request.app.state.database.read() as reading:
+        return await sessions.resolve(reading, token, now=clock.now())
+
+
+async def current_viewer(request: Request) -> Viewer:
+    """The signed-in user of a page; anonymous visitors are sent to the sign-in page.
+
+    Routes declare their database session before the viewer, so both share it."""
     token = request.cookies.get(SESSION_COOKIE)
-    found = await sessions.resolve(session, token, now=clock.now()) if token else None
+    found = await _resolve(request, token) if token else None
     if found is None or token is None:
         raise LoginRequired
     user, row = found

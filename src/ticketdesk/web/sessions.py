@@ -25,6 +25,7 @@ async def start(
         id=_digest(token),
         user_id=user.id,
         csrf_token=secrets.token_urlsafe(32),
+        epoch=user.session_epoch,
         created_at=now,
         expires_at=now + lifetime,
     )
@@ -36,11 +37,17 @@ async def start(
 async def resolve(
     session: AsyncSession, token: str, *, now: datetime
 ) -> tuple[User, WebSession] | None:
-    """The active user and session the cookie names, or None (unknown, expired, deactivated)."""
+    """The active user and session the cookie names, or None: unknown, expired, deactivated,
+    or ended with every other session of the user (`accounts.end_sessions`)."""
     query = (
         select(User, WebSession)
         .join(WebSession, WebSession.user_id == User.id)
-        .where(WebSession.id == _digest(token), WebSession.expires_at > now, User.is_active)
+        .where(
+            WebSession.id == _digest(token),
+            WebSession.expires_at > now,
+            WebSession.epoch == User.session_epoch,
+            User.is_active,
+        )
     )
     found = (await session.execute(query)).first()
     return (found[0], found[1]) if found else None

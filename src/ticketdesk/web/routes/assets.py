@@ -1,13 +1,15 @@
 """Front-end libraries, served from node_modules as package-lock.json pinned them."""
 
+from pathlib import Path
+
 from fastapi import APIRouter
 from starlette.responses import FileResponse
 
-from ticketdesk.db import ROOT
 from ticketdesk.errors import NotFound
 
 router = APIRouter(prefix="/assets", include_in_schema=False)
-NODE_MODULES = ROOT / "node_modules"
+# The repository root, where `make install` puts node_modules.
+NODE_MODULES = Path(__file__).resolve().parents[4] / "node_modules"
 # The only files served: a name of ours for each, never a path the client chooses.
 LIBRARIES = {
     "htmx.min.js": "htmx.org/dist/htmx.min.js",

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
 from ticketdesk import clock
@@ -11,7 +12,7 @@ from ticketdesk.auth import service as accounts
 from ticketdesk.auth.models import Role, User
 from ticketdesk.comments import service as comments
 from ticketdesk.comments.schemas import CommentCreate
-from ticketdesk.db import SessionDep
+from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.tickets import assignment, bulk, status, workflow
 from ticketdesk.tickets import history as trail
 from ticketdesk.tickets import service as tickets
@@ -51,11 +52,11 @@ def _present(row: Any) -> TicketRead:
     return ticket_read(row, staff=True, now=clock.now())
 
 
-async def _staff(session: SessionDep, viewer: Viewer) -> list[User]:
+async def _staff(session: AsyncSession, viewer: Viewer) -> list[User]:
     return await accounts.list_users(session, viewer.user, role=None)
 
 
-async def _counts(request: Request, session: SessionDep, viewer: Viewer) -> dict[str, str]:
+async def _counts(request: Request, session: AsyncSession, viewer: Viewer) -> dict[str, str]:
     """Each view's count, "10000+" once counting stops at the list limit."""
     limit = request.app.state.settings.list_count_limit
     counts = {}
@@ -67,7 +68,7 @@ async def _counts(request: Request, session: SessionDep, viewer: Viewer) -> dict
 
 
 @router.get("")
-async def desk(request: Request, session: SessionDep, viewer: PageViewer) -> Response:
+async def desk(request: Request, session: ReadSession, viewer: PageViewer) -> Response:
     """A view with counts, the API's filters and sort, and pages."""
     require_staff(viewer)
     view = views.BY_KEY.get(request.query_params.get("view", ""), views.DEFAULT)
@@ -110,7 +111,7 @@ def _bulk_body(choice: str, ids: list[str]) -> dict[str, Any]:
 @router.post("/bulk")
 async def bulk_action(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     viewer: PageViewer,
     action: Text = "",
     next: Text = "",
@@ -129,7 +130,7 @@ def _names(staff: list[User], ticket: TicketRead) -> dict[int, str]:
 
 async def _ticket_page(
     request: Request,
-    session: SessionDep,
+    session: AsyncSession,
     viewer: Viewer,
     ref: str,
     *,
@@ -174,14 +175,14 @@ async def _ticket_page(
 
 @router.get("/tickets/{ref}")
 async def ticket_page(
-    request: Request, session: SessionDep, viewer: PageViewer, ref: str
+    request: Request, session: ReadSession, viewer: PageViewer, ref: str
 ) -> Response:
     return await _ticket_page(request, session, viewer, ref)
 
 
 @router.get("/tickets/{ref}/conversation")
 async def conversation_fragment(
-    request: Request, session: SessionDep, viewer: PageViewer, ref: str
+    request: Request, session: ReadSession, viewer: PageViewer, ref: str
 ) -> Response:
     """The conversation alone, refreshed live when someone writes."""
     require_staff(viewer)
@@ -197,7 +198,7 @@ def _seen(value: str) -> int | None:
 @router.post("/tickets/{ref}/comments")
 async def send(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     viewer: PageViewer,
     ref: str,
     comment: Text = "",
@@ -232,7 +233,7 @@ async def send(
 @router.post("/tickets/{ref}/properties")
 async def save_properties(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     viewer: PageViewer,
     ref: str,
     status_: Annotated[str, Form(alias="status")] = "",
@@ -264,7 +265,7 @@ async def save_properties(
 
 
 @router.post("/tickets/{ref}/take")
-async def take(session: SessionDep, viewer: PageViewer, ref: str) -> Response:
+async def take(session: WriteSession, viewer: PageViewer, ref: str) -> Response:
     """Take it: the agent assigns the ticket to themself."""
     require_staff(viewer)
     ticket = await assignment.assign_ticket(session, viewer.user, ref, viewer.user.id, None)
@@ -272,7 +273,7 @@ async def take(session: SessionDep, viewer: PageViewer, ref: str) -> Response:
 
 
 @router.post("/tickets/{ref}/presence", status_code=204)
-async def heartbeat(session: SessionDep, viewer: PageViewer, ref: str, mode: Text = "") -> None:
+async def heartbeat(session: WriteSession, viewer: PageViewer, ref: str, mode: Text = "") -> None:
     """The page says every 20 s that the agent is viewing or replying; `gone` when it closes."""
     require_staff(viewer)
     await presence.heartbeat(session, viewer.user, ref, mode, now=clock.now())

@@ -4,12 +4,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
 from ticketdesk import clock
 from ticketdesk.comments import service as comments
 from ticketdesk.comments.schemas import CommentCreate
-from ticketdesk.db import SessionDep
+from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.tickets import service as tickets
 from ticketdesk.tickets import status
 from ticketdesk.tickets.models import Category, Priority, Status
@@ -30,7 +31,7 @@ def _staff_elsewhere(viewer: Viewer, path: str) -> Response | None:
 
 
 @router.get("")
-async def my_tickets(request: Request, session: SessionDep, viewer: PageViewer) -> Response:
+async def my_tickets(request: Request, session: ReadSession, viewer: PageViewer) -> Response:
     if moved := _staff_elsewhere(viewer, "/desk"):
         return moved
     filters = query_filters(request, {"sort": "-updated_at"})
@@ -59,7 +60,7 @@ async def new_ticket_page(request: Request, viewer: PageViewer) -> Response:
 @router.post("/tickets/new")
 async def submit_ticket(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     viewer: PageViewer,
     subject: Text = "",
     description: Text = "",
@@ -85,7 +86,7 @@ async def submit_ticket(
 
 async def _ticket_page(
     request: Request,
-    session: SessionDep,
+    session: AsyncSession,
     viewer: Viewer,
     ref: str,
     *,
@@ -107,7 +108,7 @@ async def _ticket_page(
 
 @router.get("/tickets/{ref}")
 async def ticket_page(
-    request: Request, session: SessionDep, viewer: PageViewer, ref: str
+    request: Request, session: ReadSession, viewer: PageViewer, ref: str
 ) -> Response:
     if moved := _staff_elsewhere(viewer, f"/desk/tickets/{ref}"):
         return moved
@@ -116,7 +117,7 @@ async def ticket_page(
 
 @router.get("/tickets/{ref}/conversation")
 async def conversation_fragment(
-    request: Request, session: SessionDep, viewer: PageViewer, ref: str
+    request: Request, session: ReadSession, viewer: PageViewer, ref: str
 ) -> Response:
     """The conversation alone, refreshed live when someone replies."""
     await tickets.read_ticket(session, viewer.user, ref)
@@ -126,7 +127,7 @@ async def conversation_fragment(
 
 @router.post("/tickets/{ref}/reply")
 async def reply(
-    request: Request, session: SessionDep, viewer: PageViewer, ref: str, comment: Text = ""
+    request: Request, session: WriteSession, viewer: PageViewer, ref: str, comment: Text = ""
 ) -> Response:
     try:
         data = CommentCreate(comment=comment)
@@ -139,17 +140,17 @@ async def reply(
     return RedirectResponse(f"/portal/tickets/{number}#comment-{added.id}", status_code=303)
 
 
-async def _change_status(session: SessionDep, viewer: Viewer, ref: str, to: Status) -> Response:
+async def _change_status(session: AsyncSession, viewer: Viewer, ref: str, to: Status) -> Response:
     ticket = await status.change_status(session, viewer.user, ref, StatusChange(status=to))
     return RedirectResponse(f"/portal/tickets/{ticket.ticket_number}", status_code=303)
 
 
 @router.post("/tickets/{ref}/close")
-async def close(session: SessionDep, viewer: PageViewer, ref: str) -> Response:
+async def close(session: WriteSession, viewer: PageViewer, ref: str) -> Response:
     """The customer confirms the resolution."""
     return await _change_status(session, viewer, ref, Status.CLOSED)
 
 
 @router.post("/tickets/{ref}/reopen")
-async def reopen(session: SessionDep, viewer: PageViewer, ref: str) -> Response:
+async def reopen(session: WriteSession, viewer: PageViewer, ref: str) -> Response:
     return await _change_status(session, viewer, ref, Status.REOPENED)

@@ -5,13 +5,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
 from ticketdesk import clock
 from ticketdesk.auth import service as accounts
-from ticketdesk.auth.models import Role
+from ticketdesk.auth.models import Role, User
+from ticketdesk.auth.router import client_address, login_limits
 from ticketdesk.auth.schemas import RegisterIn
-from ticketdesk.db import SessionDep
+from ticketdesk.db import Database, DatabaseDep, ReadSession, WriteSession
 from ticketdesk.errors import Conflict, Forbidden, NotFound, Throttled, Unauthorized
 from ticketdesk.web import sessions
 from ticketdesk.web.pages import (
@@ -40,20 +42,20 @@ def _form_page(
     return response
 
 
-async def _signed_in_home(request: Request, session: SessionDep) -> str | None:
+async def _signed_in_home(request: Request, session: AsyncSession) -> str | None:
     token = request.cookies.get(SESSION_COOKIE)
     found = await sessions.resolve(session, token, now=clock.now()) if token else None
     return home_of(found[0]) if found else None
 
 
 @router.get("/")
-async def root(request: Request, session: SessionDep) -> RedirectResponse:
+async def root(request: Request, session: ReadSession) -> RedirectResponse:
     """Signed-in users go home, anyone else to the sign-in page."""
     return RedirectResponse(await _signed_in_home(request, session) or "/login", status_code=303)
 
 
 @router.get("/login")
-async def login_page(request: Request, session: SessionDep, next: str | None = None) -> Response:
+async def login_page(request: Request, session: ReadSession, next: str | None = None) -> Response:
     home = await _signed_in_home(request, session)
     if home:
         return RedirectResponse(safe_next(next) or home, status_code=303)
@@ -63,18 +65,24 @@ async def login_page(request: Request, session: SessionDep, next: str | None = N
 @router.post("/login")
 async def login(
     request: Request,
-    session: SessionDep,
+    database: DatabaseDep,
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    """The API's login (same checks, same throttling), then a session cookie."""
+    """The API's login function (same checks, same throttles), then a session cookie."""
     await require_csrf(request, request.cookies.get(FORM_COOKIE))
+    settings = request.app.state.settings
     context: dict[str, object] = {"next": safe_next(next) or "", "email": email[:320]}
     now = clock.now()
     try:
         user = await accounts.login(
-            session, request.app.state.login_throttle, email, password, now=now
+            database,
+            email,
+            password,
+            client=client_address(request),
+            limits=login_limits(settings),
+            now=now,
         )
     except Throttled as exc:
         context["error"] = f"Too many failed sign-ins. Try again in {exc.retry_after} seconds."
@@ -82,16 +90,23 @@ async def login(
     except Unauthorized:
         context["error"] = "Incorrect email or password."
         return _form_page(request, "login.html", context, status_code=401)
+    return await _signed_in(request, database, user, safe_next(next) or home_of(user))
+
+
+async def _signed_in(request: Request, database: Database, user: User, to: str) -> Response:
     hours = request.app.state.settings.web_session_hours
-    token, _row = await sessions.start(session, user, now=now, lifetime=timedelta(hours=hours))
-    response = RedirectResponse(safe_next(next) or home_of(user), status_code=303)
+    async with database.write() as session:
+        token, _row = await sessions.start(
+            session, user, now=clock.now(), lifetime=timedelta(hours=hours)
+        )
+    response = RedirectResponse(to, status_code=303)
     set_cookie(request, response, SESSION_COOKIE, token, max_age=int(hours * 3600))
     response.delete_cookie(FORM_COOKIE, path="/")
     return response
 
 
 @router.post("/logout")
-async def logout(session: SessionDep, viewer: PageViewer) -> Response:
+async def logout(session: WriteSession, viewer: PageViewer) -> Response:
     """The session row goes: the cookie stops working on the server, not only in this browser."""
     await sessions.end(session, viewer.token)
     response = RedirectResponse("/login", status_code=303)
@@ -109,24 +124,28 @@ async def register_page(request: Request) -> Response:
 @router.post("/register")
 async def register(
     request: Request,
-    session: SessionDep,
+    database: DatabaseDep,
     full_name: Annotated[str, Form()] = "",
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
 ) -> Response:
-    """The API's registration rules; the new customer is signed in at once."""
-    if not request.app.state.settings.allow_registration:
+    """The API's registration (same rules, same throttle); the new customer is signed in."""
+    settings = request.app.state.settings
+    if not settings.allow_registration:
         raise Forbidden("registration is switched off")
     await require_csrf(request, request.cookies.get(FORM_COOKIE))
     context: dict[str, object] = {"full_name": full_name[:200], "email": email[:320]}
     try:
         data = RegisterIn(email=email, password=password, full_name=full_name)
-        user = await accounts.create_user(
-            session,
+        user = await accounts.register(
+            database,
             email=data.email,
             password=data.password,
             full_name=data.full_name,
             role=Role(data.role),
+            client=client_address(request),
+            per_client_per_hour=settings.registrations_per_client_per_hour,
+            now=clock.now(),
         )
     except ValidationError as exc:
         context["errors"] = field_errors(exc)
@@ -134,10 +153,4 @@ async def register(
     except Conflict as exc:
         context["errors"] = [exc.detail[:1].upper() + exc.detail[1:] + "."]
         return _form_page(request, "register.html", context, status_code=409)
-    hours = request.app.state.settings.web_session_hours
-    token, _row = await sessions.start(
-        session, user, now=clock.now(), lifetime=timedelta(hours=hours)
-    )
-    response = RedirectResponse(home_of(user), status_code=303)
-    set_cookie(request, response, SESSION_COOKIE, token, max_age=int(hours * 3600))
-    return response
+    return await _signed_in(request, database, user, home_of(user))
