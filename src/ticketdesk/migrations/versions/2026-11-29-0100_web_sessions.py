@@ -1,7 +1,7 @@
 """Web pages: sign-in sessions and who is looking at which ticket.
 
 Revision ID: 0002_web
-Revises: 0002_sessions_throttle
+Revises: 0003_events_jobs
 Create Date: 2026-11-29 01:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_web"
-down_revision: str | None = "0002_sessions_throttle"
+revision: str = "0004_web"
+down_revision: str | None = "0003_events_jobs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
