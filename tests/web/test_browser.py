@@ -4,6 +4,7 @@ accessibility (axe-core), JavaScript weight, and the README's screenshots."""
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -77,6 +78,108 @@ def submit_ticket(page: Any, server: Server, subject: str, description: str) -> 
     page.get_by_role("button", name="Submit ticket").click()
     page.wait_for_url("**/portal/tickets/TKT-*")
     return str(page.url.rsplit("/", 1)[1])
+
+
+def test_standard_support_flow_with_live_updates(
+    server: Server, browser: Any, figures: dict[str, Any]
+) -> None:
+    from playwright.sync_api import expect
+
+    server.make_user("sam@example.com", "Sam Agent", "agent")
+    customer = browser.new_context().new_page()
+    agent = browser.new_context().new_page()
+    register(customer, server, "john@example.com", "John Customer")
+    sign_in(agent, server, "sam@example.com")
+    agent.goto(f"{server.base}/desk?view=unassigned")
+    wait_live(agent)
+
+    number = submit_ticket(customer, server, "Printer <b>on fire</b>", "It smokes.\nThen it stops.")
+    expect(customer.locator("h1")).to_contain_text("Printer <b>on fire</b>")
+    # The agent's view shows the new ticket without a reload.
+    expect(agent.get_by_role("link", name=number)).to_be_visible(timeout=LIVE_TIMEOUT)
+    expect(agent.get_by_role("link", name="Unassigned")).to_contain_text("1")
+    agent.get_by_role("link", name=number).click()
+    agent.wait_for_url(f"**/desk/tickets/{number}")
+    wait_live(agent)
+    wait_live(customer)
+
+    agent.keyboard.press("a")  # take it
+    expect(agent.get_by_label("Assignee")).to_have_value(str(_user_id(server, "sam@example.com")))
+    wait_live(agent)
+    agent.keyboard.press("n")
+    expect(agent.get_by_label("Internal note")).to_be_focused()
+    agent.keyboard.type("Toner cartridge is the usual suspect")
+    agent.get_by_role("button", name="Send").click()
+    expect(agent.locator(".comment.internal")).to_contain_text("Toner cartridge")
+    wait_live(agent)
+    agent.keyboard.press("r")
+    expect(agent.get_by_label("Reply")).to_be_focused()
+    agent.keyboard.type("Please switch it off and unplug it.")
+    started = time.monotonic()
+    agent.get_by_role("button", name="Send").click()
+    # The customer's open page shows the reply live, and never the note.
+    expect(customer.get_by_text("Please switch it off and unplug it.")).to_be_visible(
+        timeout=LIVE_TIMEOUT
+    )
+    figures["live_reply_seconds"] = round(time.monotonic() - started, 3)
+    assert "Toner cartridge" not in customer.content()
+    assert "Internal note" not in customer.content()
+
+    agent.wait_for_url(f"**/desk/tickets/{number}*")
+    agent.get_by_label("Status").select_option("resolved")
+    agent.get_by_role("button", name="Save").click()
+    agent.wait_for_load_state()
+    # The customer's page offers to close without a reload, and closing works.
+    expect(customer.get_by_role("button", name="Close ticket")).to_be_visible(timeout=LIVE_TIMEOUT)
+    customer.get_by_role("button", name="Close ticket").click()
+    expect(customer.locator("#ticket-status")).to_have_text("Closed")
+    expect(customer.get_by_role("button", name="Reopen")).to_be_visible()
+
+
+def _user_id(server: Server, email: str) -> int:
+    import httpx
+
+    from tests.web.browser import ADMIN
+
+    admin = server.token(ADMIN[0], ADMIN[1])
+    users = httpx.get(f"{server.api}/users", headers=admin, timeout=30).json()
+    return int(next(u["id"] for u in users if u["email"] == email))
+
+
+def test_two_agents_see_each_other_and_a_collision_asks_first(server: Server, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    server.make_user("lee@example.com", "Lee Agent", "agent")
+    customer = browser.new_context().new_page()
+    register(customer, server, "mia@example.com", "Mia Customer")
+    number = submit_ticket(customer, server, "VPN drops", "Every hour.")
+    lee = browser.new_context().new_page()
+    ana = browser.new_context().new_page()
+    sign_in(lee, server, "lee@example.com")
+    sign_in(ana, server, "admin@example.com", "admin-password-1")
+    for page in (lee, ana):
+        page.goto(f"{server.base}/desk/tickets/{number}")
+        wait_live(page)
+
+    expect(lee.locator("#presence")).to_contain_text("Ana Admin is viewing", timeout=LIVE_TIMEOUT)
+    lee.get_by_label("Reply").fill("Try the new VPN profile.")
+    expect(ana.locator("#presence")).to_contain_text("Lee Agent is replying", timeout=LIVE_TIMEOUT)
+
+    ana.get_by_label("Reply").fill("Known issue, fixed tonight.")
+    ana.get_by_role("button", name="Send").click()
+    expect(lee.locator("#conversation")).to_contain_text(
+        "Known issue, fixed tonight.", timeout=LIVE_TIMEOUT
+    )
+    asked: list[str] = []
+    lee.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    lee.get_by_role("button", name="Send").click()
+    expect(lee.locator("#collision")).to_contain_text("replied while you were writing")
+    expect(lee.get_by_label("Reply")).to_have_value("Try the new VPN profile.")
+    lee.wait_for_timeout(300)
+    assert asked and "Ana Admin replied while you were writing" in asked[0]
+    lee.get_by_role("button", name="Send anyway").click()
+    lee.wait_for_url(f"**/desk/tickets/{number}#comment-*")
+    expect(lee.locator("#conversation .comment")).to_have_count(2)
 
 
 def test_keyboard_shortcuts_never_fire_while_typing(server: Server, browser: Any) -> None:

@@ -26,7 +26,7 @@ from ticketdesk.tickets.schemas import (
     normalize_tags,
     ticket_read,
 )
-from ticketdesk.web import presence, views
+from ticketdesk.web import live, presence, views
 from ticketdesk.web.pages import (
     PageViewer,
     Viewer,
@@ -83,6 +83,7 @@ async def desk(request: Request, session: ReadSession, viewer: PageViewer) -> Re
         "tickets": [_present(row) for row in page.rows],
         "counts": await _counts(request, session, viewer),
         "query": {k: v for k, v in request.query_params.items() if k != "page"},
+        "live_cursor": await live.cursor(session),
     }
     context |= {
         "staff": await _staff(session, viewer),
@@ -169,6 +170,7 @@ async def _ticket_page(
         "draft": draft,
         "errors": errors or [],
         "newer": newer,
+        "live_cursor": await live.cursor(session),
     }
     return render(request, "desk/ticket.html", context, status_code=status_code)
 

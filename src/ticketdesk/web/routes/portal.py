@@ -15,6 +15,7 @@ from ticketdesk.tickets import service as tickets
 from ticketdesk.tickets import status
 from ticketdesk.tickets.models import Category, Priority, Status
 from ticketdesk.tickets.schemas import StatusChange, TicketCreate, TicketRead, ticket_read
+from ticketdesk.web import live
 from ticketdesk.web.pages import PageViewer, Viewer, field_errors, query_filters, render
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
@@ -42,6 +43,7 @@ async def my_tickets(request: Request, session: ReadSession, viewer: PageViewer)
         "page": page,
         "filters": filters,
         "statuses": list(Status),
+        "live_cursor": await live.cursor(session),
     }
     return render(request, "portal/list.html", context)
 
@@ -102,6 +104,7 @@ async def _ticket_page(
         "errors": errors or [],
         "can_close": ticket.status == Status.RESOLVED,
         "can_reopen": ticket.status in (Status.RESOLVED, Status.CLOSED),
+        "live_cursor": await live.cursor(session),
     }
     return render(request, "portal/ticket.html", context, status_code=422 if errors else 200)
 
