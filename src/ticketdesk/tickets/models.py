@@ -10,6 +10,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -43,6 +44,15 @@ class Category(StrEnum):
     OTHER = "other"
 
 
+# Tickets still being worked on. The predicate is spelled the way PostgreSQL writes a literal
+# `status IN (...)` of a query, so that the planner can prove a query's filter implies it.
+UNSOLVED = ("open", "in_progress", "waiting_on_customer", "reopened")
+UNSOLVED_WHERE: dict[str, Any] = {
+    "postgresql_where": text("status::text = ANY ('{" + ",".join(UNSOLVED) + "}'::text[])"),
+    "sqlite_where": text("status IN (" + ", ".join(f"'{s}'" for s in UNSOLVED) + ")"),
+}
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
@@ -56,6 +66,23 @@ class Ticket(Base):
         Index("ix_tickets_category_created_at", "category", "created_at", "id"),
         Index("ix_tickets_resolution_due_at_id", "resolution_due_at", "id"),
         Index("ix_tickets_first_response_due_at_id", "first_response_due_at", "id"),
+        # The desk's views of unsolved tickets, each in its order.
+        Index("ix_tickets_unsolved_created", "created_at", "id", **UNSOLVED_WHERE),
+        Index("ix_tickets_unsolved_due", "resolution_due_at", "id", **UNSOLVED_WHERE),
+        Index(
+            "ix_tickets_unsolved_assignee_created",
+            "assigned_to_id",
+            "created_at",
+            "id",
+            **UNSOLVED_WHERE,
+        ),
+        Index(
+            "ix_tickets_unsolved_assignee_due",
+            "assigned_to_id",
+            "resolution_due_at",
+            "id",
+            **UNSOLVED_WHERE,
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,10 +1,21 @@
 """Tickets: create, read, edit, list."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, case, delete, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
@@ -277,6 +288,24 @@ async def count_tickets(
     return await _count(session, base, count_limit)
 
 
+async def count_each(
+    session: AsyncSession,
+    actor: User,
+    filter_sets: Sequence[TicketFilters],
+    *,
+    count_limit: int,
+) -> list[tuple[int, bool]]:
+    """`count_tickets` for several filter sets in one round trip (the desk's view counts)."""
+    now = clock.now()
+    counts = []
+    for filters in filter_sets:
+        base = policy.visible_tickets(actor).where(*_conditions(actor, filters, now=now))
+        matching = base.with_only_columns(Ticket.id).order_by(None).limit(count_limit + 1)
+        counts.append(select(func.count()).select_from(matching.subquery()).scalar_subquery())
+    row = (await session.execute(select(*counts))).one()
+    return [(min(n, count_limit), n <= count_limit) for n in row]
+
+
 async def _count(session: AsyncSession, base: Select[Ticket], limit: int) -> tuple[int, bool]:
     """How many tickets `base` selects, up to `limit` (0: no limit), and whether that is all."""
     matching = base.with_only_columns(Ticket.id).order_by(None)
@@ -291,7 +320,12 @@ async def _count(session: AsyncSession, base: Select[Ticket], limit: int) -> tup
 def _conditions(actor: User, f: TicketFilters, *, now: datetime) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if f.status:
-        conditions.append(Ticket.status.in_(f.status))
+        # Written into the SQL as literals, so that PostgreSQL can match the partial indexes
+        # of unsolved tickets (UNSOLVED_WHERE in models.py) in every plan.
+        statuses: BindParameter[Any] = bindparam(
+            "statuses", list(f.status), unique=True, expanding=True, literal_execute=True
+        )
+        conditions.append(Ticket.status.in_(statuses))
     if f.priority:
         conditions.append(Ticket.priority == f.priority)
     if f.category:
@@ -337,9 +371,7 @@ PRIORITY_RANK = {Priority.LOW: 1, Priority.MEDIUM: 2, Priority.HIGH: 3, Priority
 def _sorted(query: Select[Ticket], sort: str) -> Select[Ticket]:
     """Every order ends with the id, so pages never overlap or skip rows."""
     if sort == "due":
-        return query.order_by(
-            Ticket.resolution_due_at.is_(None), Ticket.resolution_due_at, Ticket.id
-        )
+        return query.order_by(Ticket.resolution_due_at.asc().nulls_last(), Ticket.id)
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     column = (

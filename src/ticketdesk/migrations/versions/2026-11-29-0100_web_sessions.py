@@ -1,4 +1,5 @@
-"""Web pages: sign-in sessions and who is looking at which ticket.
+"""Web pages: sign-in sessions, who is looking at which ticket, and partial indexes of the
+unsolved tickets for the desk's views.
 
 Revision ID: 0002_web
 Revises: 0003_events_jobs
@@ -6,6 +7,7 @@ Create Date: 2026-11-29 01:00:00
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -16,7 +18,23 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+UNSOLVED = ("open", "in_progress", "waiting_on_customer", "reopened")
+# Spelled as PostgreSQL writes a literal `status IN (...)`, so that queries match it.
+UNSOLVED_WHERE: dict[str, Any] = {
+    "postgresql_where": sa.text("status::text = ANY ('{" + ",".join(UNSOLVED) + "}'::text[])"),
+    "sqlite_where": sa.text("status IN (" + ", ".join(f"'{s}'" for s in UNSOLVED) + ")"),
+}
+UNSOLVED_INDEXES = {
+    "ix_tickets_unsolved_created": ["created_at", "id"],
+    "ix_tickets_unsolved_due": ["resolution_due_at", "id"],
+    "ix_tickets_unsolved_assignee_created": ["assigned_to_id", "created_at", "id"],
+    "ix_tickets_unsolved_assignee_due": ["assigned_to_id", "resolution_due_at", "id"],
+}
+
+
 def upgrade() -> None:
+    for name, columns in UNSOLVED_INDEXES.items():
+        op.create_index(name, "tickets", columns, unique=False, **UNSOLVED_WHERE)
     op.create_table(
         "web_sessions",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -58,6 +76,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for name in UNSOLVED_INDEXES:
+        op.drop_index(name, table_name="tickets")
     op.drop_index("ix_web_presence_expires_at", table_name="web_presence")
     op.drop_table("web_presence")
     op.drop_index("ix_web_sessions_user_id", table_name="web_sessions")
