@@ -50,6 +50,8 @@ DATA_TABLES = (
     "ticket_templates",
     "assignment_rules",
     "custom_fields",
+    "web_presence",
+    "web_sessions",
     "ticket_activity",
     "ticket_status_history",
     "ticket_comments",

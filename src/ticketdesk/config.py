@@ -80,6 +80,11 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown search language; one of {', '.join(sorted(PG_LANGUAGES))}")
         return value.lower()
 
+    # Web pages (public_url above: an https one makes the session cookie Secure): how long a
+    # sign-in lasts, and how often each process looks for new events to push live.
+    web_session_hours: float = 168.0
+    live_poll_seconds: float = 0.5
+
     @property
     def effective_database_url(self) -> str:
         """The configured URL, or an SQLite file in the data folder."""

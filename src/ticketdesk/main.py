@@ -43,6 +43,7 @@ from ticketdesk.sla.router import router as sla_router
 from ticketdesk.stats.router import router as stats_router
 from ticketdesk.ticket_templates.router import router as ticket_templates_router
 from ticketdesk.tickets.router import router as tickets_router
+from ticketdesk.web import router as web
 
 API_PREFIX = "/api/v1"
 
@@ -216,5 +217,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"status": "ok"})
 
     app.add_middleware(MultipartUploads, settings=settings)
+    web.install(app)
     app.add_middleware(StripTrailingSlash)
     return app

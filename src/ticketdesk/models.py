@@ -24,6 +24,7 @@ from ticketdesk.tickets.models import (
     TicketStatusHistory,
     TicketTag,
 )
+from ticketdesk.web.models import Presence, WebSession
 
 __all__ = [
     "ApiToken",
@@ -42,6 +43,7 @@ __all__ = [
     "NotificationPreference",
     "OutboundEmail",
     "PasswordResetToken",
+    "Presence",
     "SLAPolicy",
     "SettingsAudit",
     "ThrottleHit",
@@ -53,4 +55,5 @@ __all__ = [
     "TicketTag",
     "TicketTemplate",
     "User",
+    "WebSession",
 ]

@@ -4,7 +4,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field
 
 from ticketdesk.attachments.schemas import AttachmentRead
-from ticketdesk.validation import NoNulls, no_nul, text
+from ticketdesk.validation import MAX_ID, NoNulls, no_nul, text
 
 CommentText = Annotated[str, text(20_000), AfterValidator(no_nul)]
 
@@ -13,6 +13,8 @@ class CommentCreate(NoNulls):
     comment: CommentText
     is_internal: bool = False
     is_resolution: bool = False
+    # The newest comment id the writer has seen: a newer public reply by someone else is 409.
+    seen_comment_id: Annotated[int, Field(ge=0, le=MAX_ID, strict=True)] | None = None
 
 
 class CommentUpdate(NoNulls):

@@ -11,7 +11,7 @@ from ticketdesk.auth import policy
 from ticketdesk.auth.models import User
 from ticketdesk.comments.models import TicketComment
 from ticketdesk.comments.schemas import CommentCreate
-from ticketdesk.errors import Forbidden, Invalid, NotFound
+from ticketdesk.errors import Conflict, Forbidden, Invalid, NotFound
 from ticketdesk.tickets import service as tickets
 from ticketdesk.tickets.history import add_activity
 from ticketdesk.tickets.models import Status, Ticket
@@ -99,6 +99,8 @@ async def add_comment(
         raise Forbidden("only support staff may write internal notes or resolutions")
     if data.is_internal and data.is_resolution:
         raise Invalid("a resolution comment is public; it cannot be internal", field="is_internal")
+    if data.seen_comment_id is not None:
+        await _refuse_if_newer_reply(session, actor, ticket, data.seen_comment_id)
     now = clock.now()
     comment = await insert_comment(
         session,
@@ -116,6 +118,35 @@ async def add_comment(
         await apply_status(session, actor, ticket, target, now=now)
     await session.flush()
     return comment
+
+
+class NewerReply(Conflict):
+    """Someone else replied after the newest comment the writer had seen."""
+
+    def __init__(self, comment: TicketComment) -> None:
+        super().__init__(f"{comment.author.full_name} replied since; send again to post anyway")
+        self.comment = comment
+
+
+async def _refuse_if_newer_reply(
+    session: AsyncSession, actor: User, ticket: Ticket, seen_id: int
+) -> None:
+    """Two people answering one ticket: the second is asked to confirm, not silently posted."""
+    query = (
+        select(TicketComment)
+        .where(
+            TicketComment.ticket_id == ticket.id,
+            TicketComment.id > seen_id,
+            TicketComment.is_internal.is_(False),
+            TicketComment.user_id != actor.id,
+        )
+        .options(joinedload(TicketComment.author))
+        .order_by(TicketComment.id.desc())
+        .limit(1)
+    )
+    newer = await session.scalar(query)
+    if newer is not None:
+        raise NewerReply(newer)
 
 
 async def list_comments(session: AsyncSession, actor: User, ref: str) -> list[TicketComment]:

@@ -40,3 +40,13 @@ def breached_condition(now: datetime) -> ColumnElement[bool]:
         and_(t.resolved_at.is_(None), t.sla_paused_at.is_(None), t.resolution_due_at < now),
     )
     return or_(first, resolution)
+
+
+def breaching_condition(now: datetime, soon: datetime) -> ColumnElement[bool]:
+    """SQL for "breached, or a running clock falls due before `soon`"."""
+    t = Ticket
+    due_soon = or_(
+        and_(t.first_response_at.is_(None), t.first_response_due_at < soon),
+        and_(t.resolved_at.is_(None), t.sla_paused_at.is_(None), t.resolution_due_at < soon),
+    )
+    return or_(breached_condition(now), due_soon)

@@ -48,6 +48,13 @@ class Category(StrEnum):
 # Tickets an assignee still works on (what auto-assignment counts against capacity). Written as
 # literal SQL so that the partial index below matches the counting query's condition exactly.
 OPEN_WORK_SQL = "status NOT IN ('resolved', 'closed')"
+# Tickets still being worked on. The predicate is spelled the way PostgreSQL writes a literal
+# `status IN (...)` of a query, so that the planner can prove a query's filter implies it.
+UNSOLVED = ("open", "in_progress", "waiting_on_customer", "reopened")
+UNSOLVED_WHERE: dict[str, Any] = {
+    "postgresql_where": text("status::text = ANY ('{" + ",".join(UNSOLVED) + "}'::text[])"),
+    "sqlite_where": text("status IN (" + ", ".join(f"'{s}'" for s in UNSOLVED) + ")"),
+}
 
 
 class Ticket(Base):
@@ -77,6 +84,23 @@ class Ticket(Base):
             postgresql_using="gin",
             postgresql_ops={"custom_fields": "jsonb_path_ops"},
         ).ddl_if(dialect="postgresql"),
+        # The desk's views of unsolved tickets, each in its order.
+        Index("ix_tickets_unsolved_created", "created_at", "id", **UNSOLVED_WHERE),
+        Index("ix_tickets_unsolved_due", "resolution_due_at", "id", **UNSOLVED_WHERE),
+        Index(
+            "ix_tickets_unsolved_assignee_created",
+            "assigned_to_id",
+            "created_at",
+            "id",
+            **UNSOLVED_WHERE,
+        ),
+        Index(
+            "ix_tickets_unsolved_assignee_due",
+            "assigned_to_id",
+            "resolution_due_at",
+            "id",
+            **UNSOLVED_WHERE,
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

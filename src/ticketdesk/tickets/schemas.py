@@ -162,7 +162,8 @@ class TicketFilters(BaseModel):
     ) = None
     created_from: date | None = None
     created_to: date | None = None
-    sla: Annotated[Literal["breached"], BeforeValidator(lower_enum)] | None = None
+    # breached: either SLA is breached; breaching: breached or due within BREACHING_SOON.
+    sla: Annotated[Literal["breached", "breaching"], BeforeValidator(lower_enum)] | None = None
     # None: newest first (-created_at), or by relevance when `q` is given.
     sort: Annotated[SortKey, BeforeValidator(lower_enum)] | None = None
     page: int = Field(default=1, ge=1)

@@ -1,11 +1,21 @@
 """Tickets: create, read, edit, list."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Subquery, case, delete, func, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    Subquery,
+    bindparam,
+    case,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
@@ -168,6 +178,16 @@ async def read_ticket(session: AsyncSession, actor: User, ref: str) -> Row[Any]:
     return row
 
 
+async def visible_ids(session: AsyncSession, actor: User, ids: set[int]) -> set[int]:
+    """Which of these tickets the actor may see (for followers of the event log)."""
+    if not ids:
+        return set()
+    if policy.is_staff(actor):
+        return set(ids)
+    query = policy.visible_tickets(actor).with_only_columns(Ticket.id).where(Ticket.id.in_(ids))
+    return set(await session.scalars(query))
+
+
 async def staff_ticket(session: AsyncSession, actor: User, ref: str) -> Ticket:
     """A ticket for a staff-only view: 404 if the actor cannot see it, 403 if not staff."""
     ticket = await get_ticket(session, actor, ref, with_people=False)
@@ -245,6 +265,9 @@ async def _replace_tags(session: AsyncSession, ticket: Ticket, tags: list[str]) 
     _add_tag_rows(session, ticket, [tag for tag in tags if tag not in old])
     ticket.tags = ",".join(tags)
 
+
+# `sla=breaching`: breached, or due within this.
+BREACHING_SOON = timedelta(hours=1)
 
 # Past any real page, and within what a database offset can hold.
 MAX_OFFSET = 2**62
@@ -362,6 +385,33 @@ async def _search_page(
     return Page(rows, total, exact)
 
 
+async def count_tickets(
+    session: AsyncSession, actor: User, filters: TicketFilters, *, count_limit: int = 0
+) -> tuple[int, bool]:
+    """How many tickets the actor may see match the filters (up to `count_limit`), and whether
+    that is all of them."""
+    conditions = _conditions(actor, filters, now=clock.now()) + policy.ticket_visibility(actor)
+    return await _count(session, select(Ticket.id).where(*conditions), count_limit)
+
+
+async def count_each(
+    session: AsyncSession,
+    actor: User,
+    filter_sets: Sequence[TicketFilters],
+    *,
+    count_limit: int,
+) -> list[tuple[int, bool]]:
+    """`count_tickets` for several filter sets in one round trip (the desk's view counts)."""
+    now = clock.now()
+    counts = []
+    for filters in filter_sets:
+        base = policy.visible_tickets(actor).where(*_conditions(actor, filters, now=now))
+        matching = base.with_only_columns(Ticket.id).order_by(None).limit(count_limit + 1)
+        counts.append(select(func.count()).select_from(matching.subquery()).scalar_subquery())
+    row = (await session.execute(select(*counts))).one()
+    return [(min(n, count_limit), n <= count_limit) for n in row]
+
+
 async def _count(session: AsyncSession, base: Select[Any], limit: int) -> tuple[int, bool]:
     """How many tickets `base` selects, up to `limit` (0: no limit), and whether that is all."""
     selected = base.order_by(None)
@@ -376,7 +426,12 @@ async def _count(session: AsyncSession, base: Select[Any], limit: int) -> tuple[
 def _conditions(actor: User, f: TicketFilters, *, now: datetime) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if f.status:
-        conditions.append(Ticket.status.in_(f.status))
+        # Written into the SQL as literals, so that PostgreSQL can match the partial indexes
+        # of unsolved tickets (UNSOLVED_WHERE in models.py) in every plan.
+        statuses: BindParameter[Any] = bindparam(
+            "statuses", list(f.status), unique=True, expanding=True, literal_execute=True
+        )
+        conditions.append(Ticket.status.in_(statuses))
     if f.priority:
         conditions.append(Ticket.priority == f.priority)
     if f.category:
@@ -399,6 +454,8 @@ def _conditions(actor: User, f: TicketFilters, *, now: datetime) -> list[ColumnE
         conditions.append(Ticket.created_at < end)
     if f.sla == "breached":
         conditions.append(breach.breached_condition(now))
+    elif f.sla == "breaching":
+        conditions.append(breach.breaching_condition(now, now + BREACHING_SOON))
     return conditions
 
 
@@ -409,9 +466,7 @@ PRIORITY_RANK = {Priority.LOW: 1, Priority.MEDIUM: 2, Priority.HIGH: 3, Priority
 def _sorted(query: Select[Any], sort: str) -> Select[Any]:
     """Every order ends with the id, so pages never overlap or skip rows."""
     if sort == "due":
-        return query.order_by(
-            Ticket.resolution_due_at.is_(None), Ticket.resolution_due_at, Ticket.id
-        )
+        return query.order_by(Ticket.resolution_due_at.asc().nulls_last(), Ticket.id)
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     column = (
