@@ -218,6 +218,7 @@ async def revoke_api_token(
 ) -> Response:
     """The token stops working on the next request."""
     await tokens.revoke_token(session, actor, token_id)
+    return Response(status_code=204)
 
 
 def reset_limit(settings: Settings) -> throttle.Limit:
