@@ -1,11 +1,14 @@
 """Recording events, and reading them back in commit order.
 
 `record` runs the in-transaction subscribers at once (mail outbox rows, search index, …) but
-keeps the event row itself until the transaction commits. Then it is inserted under a lock
-that is held to the end of the commit (PostgreSQL; SQLite writers are serial anyway), so event
-ids are handed out in commit order: a reader that sees event N has seen every event below N
-that will ever commit. Reading `id > cursor ORDER BY id` therefore never skips a transaction
-that commits late, and ids in the feed only grow.
+keeps the event row itself until the transaction commits. Then it is inserted, its id drawn
+from the sequence, while the transaction holds a *shared* advisory lock until its commit ends
+(PostgreSQL; SQLite writers are serial anyway). Writers never wait for each other on it.
+A reader (`read_after`) takes the same lock *exclusively* before it reads: it waits for the
+commits in flight to end, and the writers arriving meanwhile draw their ids only after its
+read. So every id a reader can see was handed out before any id it could miss: reading
+`id > cursor ORDER BY id` never skips a transaction that commits late, and ids in the feed
+only grow. Readers delay writers only for the length of one short read.
 """
 
 import enum
@@ -17,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import insert, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from ticketdesk.events.models import Event
@@ -109,7 +112,9 @@ def _insert_pending(session: Session) -> None:
         return
     session.flush()  # everything else first: the lock is held only for the event rows
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": COMMIT_ORDER_LOCK})
+        session.execute(
+            text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": COMMIT_ORDER_LOCK}
+        )
     session.execute(insert(Event), [event.row() for event in pending])
 
 
@@ -132,7 +137,11 @@ async def read_after(
     ticket_ids: Sequence[int] | None = None,
     include_internal: bool = True,
 ) -> list[Event]:
-    """Committed events with ids above `after`, oldest first."""
+    """Committed events with ids above `after`, oldest first, none ever skipped (see above).
+
+    On PostgreSQL the read runs in a short transaction of its own (on a connection of the same
+    engine) that holds the commit-order lock; `session` only names the database.
+    """
     query = select(Event).where(Event.id > after).order_by(Event.id).limit(limit)
     wanted = list(types or [])
     if wanted:
@@ -141,7 +150,19 @@ async def read_after(
         query = query.where(Event.ticket_id.in_(ticket_ids))
     if not include_internal:
         query = query.where(Event.is_internal.is_(False))
-    return list(await session.scalars(query))
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return list(await session.scalars(query))
+    engine = session.bind if isinstance(session.bind, AsyncEngine) else None
+    if engine is None:
+        raise RuntimeError("read_after needs a session bound to an engine")
+    async with engine.connect() as connection:
+        connection = await connection.execution_options(isolation_level="READ COMMITTED")
+        async with connection.begin(), AsyncSession(connection, expire_on_commit=False) as reader:
+            await reader.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": COMMIT_ORDER_LOCK}
+            )
+            return list(await reader.scalars(query))
 
 
 async def last_id(session: AsyncSession) -> int:
