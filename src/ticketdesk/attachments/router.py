@@ -11,10 +11,14 @@ from ticketdesk.attachments import service as attachments
 from ticketdesk.attachments.schemas import AttachmentRead, AttachmentsIn, attachment_read
 from ticketdesk.attachments.storage import Storage, storage_for
 from ticketdesk.attachments.upload import Uploads
-from ticketdesk.auth.dependencies import CurrentUser
+from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession, WriteSession
 
-router = APIRouter(tags=["attachments"])
+router = APIRouter(
+    tags=["attachments"],
+    dependencies=[require_scope(Scope.TICKETS_READ, write=Scope.TICKETS_WRITE)],
+)
 
 
 def _storage(request: Request) -> Storage:

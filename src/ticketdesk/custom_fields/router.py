@@ -2,13 +2,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from ticketdesk.auth.dependencies import CurrentUser
+from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.scopes import Scope
 from ticketdesk.custom_fields import service as custom_fields
 from ticketdesk.custom_fields.schemas import CustomFieldIn, CustomFieldRead, CustomFieldUpdate
 from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.validation import MAX_ID
 
-router = APIRouter(prefix="/custom-fields", tags=["custom fields"])
+router = APIRouter(
+    prefix="/custom-fields",
+    tags=["custom fields"],
+    dependencies=[require_scope(Scope.TICKETS_READ, write=Scope.ADMIN)],
+)
 FieldId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

@@ -2,13 +2,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from ticketdesk.auth.dependencies import CurrentUser
+from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.macros import service as macros
 from ticketdesk.macros.schemas import ApplyIn, ApplyResult, MacroIn, MacroRead, MacroUpdate
 from ticketdesk.validation import MAX_ID
 
-router = APIRouter(tags=["macros"])
+router = APIRouter(
+    tags=["macros"], dependencies=[require_scope(Scope.TICKETS_READ, write=Scope.TICKETS_WRITE)]
+)
 MacroId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

@@ -8,7 +8,8 @@ from pydantic import StrictBool
 
 from ticketdesk import clock
 from ticketdesk.auth import policy
-from ticketdesk.auth.dependencies import CurrentUser
+from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import DatabaseDep, ReadSession, WriteSession
 from ticketdesk.errors import DomainError
 from ticketdesk.mail import inbound, outbox, preferences
@@ -18,8 +19,12 @@ from ticketdesk.mail.schedule import schedule_processing
 from ticketdesk.mail.schemas import InboundAccepted, InboundRead, OutboxRead, SuppressionRead
 from ticketdesk.validation import MAX_ID
 
-router = APIRouter(prefix="/mail", tags=["mail"])
-preferences_router = APIRouter(prefix="/users/me", tags=["users"])
+router = APIRouter(prefix="/mail", tags=["mail"], dependencies=[require_scope(Scope.ADMIN)])
+preferences_router = APIRouter(
+    prefix="/users/me",
+    tags=["users"],
+    dependencies=[require_scope(Scope.TICKETS_READ, write=Scope.TICKETS_WRITE)],
+)
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=2**31)]
@@ -78,7 +83,12 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-@router.post("/inbound", status_code=202, responses={202: {"model": InboundAccepted}})
+@router.post(
+    "/inbound",
+    dependencies=[require_scope(Scope.MAIL_INBOUND)],
+    status_code=202,
+    responses={202: {"model": InboundAccepted}},
+)
 async def receive(request: Request, database: DatabaseDep, actor: CurrentUser) -> JSONResponse:
     """A raw mail (`message/rfc822`), stored before anything else happens; the same mail sent
     twice (or also fetched by IMAP) is stored and processed once. The body is read before the

@@ -3,14 +3,19 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from ticketdesk.auth import policy
-from ticketdesk.auth.dependencies import CurrentUser
+from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.scopes import Scope
 from ticketdesk.custom_fields import service as custom_fields
 from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.ticket_templates import service as templates
 from ticketdesk.ticket_templates.schemas import TemplateIn, TemplateRead, TemplateUpdate
 from ticketdesk.validation import MAX_ID
 
-router = APIRouter(prefix="/ticket-templates", tags=["ticket templates"])
+router = APIRouter(
+    prefix="/ticket-templates",
+    tags=["ticket templates"],
+    dependencies=[require_scope(Scope.TICKETS_READ, write=Scope.ADMIN)],
+)
 TemplateId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
