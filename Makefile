@@ -19,11 +19,12 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# `make run` keeps its data in ./data (the installed command defaults to ~/.local/share/ticketdesk).
 run: install
-	$(BIN)/ticketdesk serve
+	TICKETDESK_DATA_DIR="$${TICKETDESK_DATA_DIR:-$(CURDIR)/data}" $(BIN)/ticketdesk serve
 
 migrate: install
-	$(BIN)/ticketdesk migrate
+	TICKETDESK_DATA_DIR="$${TICKETDESK_DATA_DIR:-$(CURDIR)/data}" $(BIN)/ticketdesk migrate
 
 # Draft the next migration from the models: `make revision MSG="what changes"`, then read it.
 revision: install

@@ -32,7 +32,7 @@ def test_readyz_reports_an_unreachable_database(client):
     try:
         response = client.get("/readyz")
         assert response.status_code == 503
-        assert response.json() == {"status": "unavailable"}
+        assert response.json() == {"status": "unavailable", "problems": ["database unreachable"]}
         # The process itself is still up.
         assert client.get("/healthz").status_code == 200
     finally:

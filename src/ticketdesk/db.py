@@ -87,8 +87,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> AsyncEngine:
+    """An engine whose stale connections are replaced unnoticed (checked before each use),
+    and, with `timeout` (seconds), whose connects, statements and waits for a pooled
+    connection give up instead of hanging on an unreachable database."""
     parsed = async_url(url)
+    if timeout is not None:
+        kwargs.setdefault("pool_timeout", timeout)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(parsed, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
@@ -97,7 +102,16 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # connection costs more than most requests.
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 10)
-    return create_async_engine(parsed, pool_pre_ping=False, **kwargs)
+    if timeout is not None:
+        kwargs["connect_args"] = {
+            "timeout": timeout,
+            # The server cancels a statement past the timeout; the client gives up a little
+            # later on a server that does not answer at all.
+            "command_timeout": timeout + 2,
+            "server_settings": {"statement_timeout": str(int(timeout * 1000))},
+            **kwargs.get("connect_args", {}),
+        }
+    return create_async_engine(parsed, pool_pre_ping=True, **kwargs)
 
 
 READ_ONLY = "ticketdesk_read_only"
@@ -234,10 +248,20 @@ def _alembic_config() -> Any:
     return config
 
 
+def migration_head() -> str | None:
+    """The newest migration this code ships."""
+    from alembic.script import ScriptDirectory
+
+    head: str | None = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    return head
+
+
 def _upgrade(connection: Any) -> None:
     from alembic import command
 
     if connection.dialect.name == "postgresql":
+        # A migration may take longer than a request's statement timeout.
+        connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
         # Several server processes may start at once: one migrates, the others wait.
         connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7415001)")
     config = _alembic_config()
@@ -249,3 +273,20 @@ async def migrate(engine: AsyncEngine) -> None:
     """Apply every pending migration."""
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
+
+
+def describe(url: str) -> str:
+    """The database URL without its password, for logs and messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def explain(error: BaseException) -> str:
+    """One line saying why the database could not be used."""
+    cause: BaseException = getattr(error, "orig", None) or error
+    name = type(cause).__name__
+    if name == "InvalidCatalogNameError":
+        return f"{cause} (create it first, e.g. `createdb <name>`)"
+    if isinstance(cause, ConnectionError | OSError) or "connect" in str(cause).lower():
+        return f"cannot connect ({cause}); is the server running and reachable?"
+    text = str(cause).strip().splitlines()
+    return f"{name}: {text[0] if text else ''}"

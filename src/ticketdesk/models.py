@@ -1,10 +1,11 @@
 """Every domain's tables, imported so that `Base.metadata` is complete."""
 
-from ticketdesk.auth.models import ThrottleHit, User
+from ticketdesk.auth.models import RateCount, ThrottleHit, User
 from ticketdesk.comments.models import TicketComment
 from ticketdesk.db import Base
 from ticketdesk.events.models import Event
 from ticketdesk.jobs.models import Checkpoint, Job
+from ticketdesk.idempotency.models import IdempotentRequest
 from ticketdesk.sla.models import BusinessHours, SettingsAudit, SLAPolicy
 from ticketdesk.tickets.models import (
     Ticket,
@@ -20,6 +21,8 @@ __all__ = [
     "Checkpoint",
     "Event",
     "Job",
+    "IdempotentRequest",
+    "RateCount",
     "SLAPolicy",
     "SettingsAudit",
     "ThrottleHit",

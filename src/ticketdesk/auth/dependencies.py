@@ -9,7 +9,8 @@ from ticketdesk import clock, db
 from ticketdesk.auth import security
 from ticketdesk.auth import service as accounts
 from ticketdesk.auth.models import User
-from ticketdesk.errors import Unauthorized
+from ticketdesk.auth.ratelimit import RateLimiter
+from ticketdesk.errors import Throttled, Unauthorized
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -32,7 +33,20 @@ async def current_user(request: Request, token: Annotated[str | None, Depends(be
     if user is None or claims is None or not accounts.session_is_current(user, claims.epoch):
         raise Unauthorized("invalid or expired token")
     request.state.user_id = user.id
+    count_request(request, f"user:{user.id}")
     return user
+
+
+def count_request(request: Request, key: str) -> None:
+    """Count a request against TICKETDESK_RATE_LIMIT_PER_MINUTE for `key` (a user, a token);
+    the RateLimit-* headers go on the answer, and over the limit it is a 429."""
+    limiter: RateLimiter | None = request.app.state.rate_limiter
+    if limiter is None:
+        return
+    verdict = limiter.check(key, clock.now())
+    request.state.rate_limit_headers = verdict.headers()
+    if not verdict.allowed:
+        raise Throttled("too many requests, slow down", retry_after=verdict.reset)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -55,3 +55,13 @@ class ThrottleHit(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(400))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class RateCount(Base):
+    """Requests counted under a key (a user, a token) in one minute, by every process."""
+
+    __tablename__ = "rate_counts"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True)  # minutes since the epoch
+    count: Mapped[int] = mapped_column(Integer)

@@ -14,6 +14,7 @@ from ticketdesk.auth.models import Role, User
 from ticketdesk.auth.schemas import (
     AnyRole,
     LoginIn,
+    PasswordChange,
     RegisterIn,
     TokenOut,
     UserCreate,
@@ -64,27 +65,15 @@ async def register(request: Request, database: DatabaseDep, data: RegisterIn) ->
 async def _login(
     request: Request, response: Response, database: Database, data: LoginIn
 ) -> TokenOut:
-    settings: Settings = request.app.state.settings
-    now = clock.now()
     user = await accounts.login(
         database,
         data.email,
         data.password,
         client=client_address(request),
-        limits=login_limits(settings),
-        now=now,
+        limits=login_limits(request.app.state.settings),
+        now=clock.now(),
     )
-    lifetime = timedelta(minutes=settings.access_token_minutes)
-    token = security.issue_token(
-        user.id,
-        key=request.app.state.signing_key,
-        now=now,
-        lifetime=lifetime,
-        epoch=user.session_epoch,
-    )
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return TokenOut(access_token=token, expires_in=int(lifetime.total_seconds()))
+    return _issue(request, response, user)
 
 
 @router.post("/auth/login")
@@ -118,6 +107,42 @@ async def token(
             ]
         ) from None
     return await _login(request, response, database, data)
+
+
+def _issue(request: Request, response: Response, user: User) -> TokenOut:
+    settings: Settings = request.app.state.settings
+    lifetime = timedelta(minutes=settings.access_token_minutes)
+    token = security.issue_token(
+        user.id,
+        key=request.app.state.signing_key,
+        now=clock.now(),
+        lifetime=lifetime,
+        epoch=user.session_epoch,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return TokenOut(access_token=token, expires_in=int(lifetime.total_seconds()))
+
+
+@router.post("/auth/password")
+async def change_password(
+    request: Request,
+    response: Response,
+    database: DatabaseDep,
+    user: CurrentUser,
+    data: PasswordChange,
+) -> TokenOut:
+    """Change the signed-in user's password. Every earlier token (on every device) ends; the
+    answer carries a new one."""
+    changed = await accounts.change_password(
+        database,
+        user,
+        current=data.current_password,
+        new=data.new_password,
+        client=client_address(request),
+        limits=login_limits(request.app.state.settings),
+    )
+    return _issue(request, response, changed)
 
 
 @router.get("/auth/me")

@@ -53,9 +53,17 @@ class UserUpdate(NoNulls):
     is_active: bool | None = None
 
 
+AnyPassword = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(no_nul)]
+
+
 class LoginIn(Strict):
     email: Email
-    password: Annotated[str, Field(min_length=1, max_length=256), AfterValidator(no_nul)]
+    password: AnyPassword
+
+
+class PasswordChange(Strict):
+    current_password: AnyPassword
+    new_password: Password
 
 
 class TokenOut(BaseModel):

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketdesk import clock
@@ -8,7 +8,7 @@ from ticketdesk.auth import policy
 from ticketdesk.auth.dependencies import CurrentUser
 from ticketdesk.auth.models import User
 from ticketdesk.db import ReadSession, WriteSession
-from ticketdesk.tickets import assignment, bulk, status
+from ticketdesk.tickets import assignment, bulk, status, versions
 from ticketdesk.tickets import history as trail
 from ticketdesk.tickets import service as tickets
 from ticketdesk.tickets.schemas import (
@@ -58,11 +58,19 @@ def _page_headers(request: Request, response: Response, f: TicketFilters, page: 
         response.headers["X-Total-Count-Exact"] = "false"
     links = []
     if f.page * f.page_size < page.total or not page.exact:
-        links.append(f'<{request.url.include_query_params(page=f.page + 1)}>; rel="next"')
+        links.append(f'<{link(request, page=f.page + 1)}>; rel="next"')
     if f.page > 1:
-        links.append(f'<{request.url.include_query_params(page=f.page - 1)}>; rel="prev"')
+        links.append(f'<{link(request, page=f.page - 1)}>; rel="prev"')
     if links:
         response.headers["Link"] = ", ".join(links)
+
+
+def link(request: Request, **params: object) -> str:
+    """The request's own path and query with `params` changed: relative, or absolute from
+    TICKETDESK_PUBLIC_URL — never from the request's Host header."""
+    query = request.url.include_query_params(**params).query
+    base = request.app.state.settings.public_url.rstrip("/")
+    return f"{base}{request.url.path}?{query}"
 
 
 @router.post("", status_code=201)
@@ -98,32 +106,64 @@ async def bulk_operation(session: WriteSession, actor: CurrentUser, data: BulkIn
     return await bulk.run_bulk(session, actor, data)
 
 
+IfMatch = Annotated[
+    str | None,
+    Header(description="The ETag of the version you read; 412 if the ticket changed since."),
+]
+
+
+def versioned(response: Response, ticket: TicketView, actor: User) -> TicketRead:
+    response.headers["ETag"] = versions.etag(ticket)
+    return present(ticket, actor)
+
+
 @router.get("/{ref}")
-async def get_ticket(session: ReadSession, actor: CurrentUser, ref: str) -> TicketRead:
-    """By numeric id or by ticket number (TKT-20250106-0001)."""
-    return present(await tickets.read_ticket(session, actor, ref), actor)
+async def get_ticket(
+    response: Response, session: ReadSession, actor: CurrentUser, ref: str
+) -> TicketRead:
+    """By numeric id or by ticket number (TKT-20250106-0001). The ETag header names the
+    version: send it back as If-Match with a change."""
+    return versioned(response, await tickets.read_ticket(session, actor, ref), actor)
 
 
 @router.patch("/{ref}")
 async def update_ticket(
-    session: WriteSession, actor: CurrentUser, ref: str, data: TicketUpdate
+    response: Response,
+    session: WriteSession,
+    actor: CurrentUser,
+    ref: str,
+    data: TicketUpdate,
+    if_match: IfMatch = None,
 ) -> TicketRead:
-    return present(await tickets.update_ticket(session, actor, ref, data), actor)
+    await versions.require_version(session, actor, ref, if_match)
+    return versioned(response, await tickets.update_ticket(session, actor, ref, data), actor)
 
 
 @router.post("/{ref}/status")
 async def change_status(
-    session: WriteSession, actor: CurrentUser, ref: str, data: StatusChange
+    response: Response,
+    session: WriteSession,
+    actor: CurrentUser,
+    ref: str,
+    data: StatusChange,
+    if_match: IfMatch = None,
 ) -> TicketRead:
-    return present(await status.change_status(session, actor, ref, data), actor)
+    await versions.require_version(session, actor, ref, if_match)
+    return versioned(response, await status.change_status(session, actor, ref, data), actor)
 
 
 @router.post("/{ref}/assign")
 async def assign_ticket(
-    session: WriteSession, actor: CurrentUser, ref: str, data: AssignIn
+    response: Response,
+    session: WriteSession,
+    actor: CurrentUser,
+    ref: str,
+    data: AssignIn,
+    if_match: IfMatch = None,
 ) -> TicketRead:
+    await versions.require_version(session, actor, ref, if_match)
     ticket = await assignment.assign_ticket(session, actor, ref, data.assigned_to_id, data.note)
-    return present(ticket, actor)
+    return versioned(response, ticket, actor)
 
 
 @router.get("/{ref}/history")

@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -10,11 +10,22 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from sqlalchemy.engine import Row
 
 from ticketdesk.sla import breach
 from ticketdesk.tickets.models import Category, Priority, Status, Ticket, split_tags
-from ticketdesk.validation import MAX_ID, BodyId, Id, NoNulls, Strict, lower_enum, no_nul, text
+from ticketdesk.validation import (
+    MAX_ID,
+    BodyId,
+    Id,
+    IsoDate,
+    NoNulls,
+    Strict,
+    lower_enum,
+    no_nul,
+    text,
+)
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 50
@@ -56,12 +67,28 @@ class TicketCreate(NoNulls):
     is_internal: bool | None = None
 
 
+# Fields people send to PATCH that have their own endpoints.
+ELSEWHERE = {
+    "status": "the status changes through POST /api/v1/tickets/{ref}/status",
+    "assigned_to_id": "the assignee changes through POST /api/v1/tickets/{ref}/assign",
+}
+
+
 class TicketUpdate(NoNulls):
     subject: Subject | None = None
     description: Description | None = None
     tags: Tags | None = None
     priority: PriorityIn | None = None
     category: CategoryIn | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _point_elsewhere(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for field, message in ELSEWHERE.items():
+                if field in data:
+                    raise PydanticCustomError("extra_forbidden", message)
+        return data
 
 
 class TicketRead(BaseModel):
@@ -152,8 +179,8 @@ class TicketFilters(BaseModel):
         ]
         | None
     ) = None
-    created_from: date | None = None
-    created_to: date | None = None
+    created_from: IsoDate | None = None
+    created_to: IsoDate | None = None
     sla: Annotated[Literal["breached"], BeforeValidator(lower_enum)] | None = None
     sort: Annotated[SortKey, BeforeValidator(lower_enum)] = "-created_at"
     page: int = Field(default=1, ge=1)
