@@ -142,3 +142,21 @@ def test_unknown_path_is_404_json(client):
     response = client.get(f"{API}/nothing-here")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not Found"}
+
+
+def test_readyz_fails_while_migrations_are_pending(client):
+    state = client.app.state
+    saved = (state.migration_head, state.known_migrations)
+    try:
+        # Code one migration ahead of the database.
+        state.migration_head = "9999_next"
+        state.known_migrations = saved[1] | {"9999_next"}
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert "migrations pending" in response.json()["problems"][0]
+        # Code older than the database (a rolling upgrade): still ready.
+        state.migration_head, state.known_migrations = "0001", frozenset({"0001"})
+        assert client.get("/readyz").status_code == 200
+    finally:
+        state.migration_head, state.known_migrations = saved
+    assert client.get("/readyz").status_code == 200

@@ -229,3 +229,7 @@ def run_jobs(
 ) -> None:
     """The former name of `ticketdesk worker`."""
     worker(concurrency=None, once=once)
+
+
+if __name__ == "__main__":
+    app()

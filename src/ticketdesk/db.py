@@ -248,12 +248,13 @@ def _alembic_config() -> Any:
     return config
 
 
-def migration_head() -> str | None:
-    """The newest migration this code ships."""
+def migration_head() -> tuple[str | None, frozenset[str]]:
+    """The newest migration this code ships, and every one it knows."""
     from alembic.script import ScriptDirectory
 
-    head: str | None = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    return head
+    scripts = ScriptDirectory.from_config(_alembic_config())
+    known = frozenset(script.revision for script in scripts.walk_revisions())
+    return scripts.get_current_head(), known
 
 
 def _upgrade(connection: Any) -> None:

@@ -126,7 +126,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.read_sessionmaker = db.make_read_sessionmaker(engine)
     app.state.database = db.Database(app.state.sessionmaker, app.state.read_sessionmaker)
     await db.migrate(engine)
-    app.state.migration_head = db.migration_head()
+    app.state.migration_head, app.state.known_migrations = db.migration_head()
     await _bootstrap_admin(app, admin)
     stop, runner = asyncio.Event(), None
     if settings.worker:

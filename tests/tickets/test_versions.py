@@ -35,7 +35,9 @@ def test_if_match_on_status_and_assign(client, people):
     )
     assert assign.status_code == 200
     stale = client.post(
-        f"{url}/status", json={"status": "waiting_on_customer"}, headers={**agent.headers, "If-Match": etag}
+        f"{url}/status",
+        json={"status": "waiting_on_customer"},
+        headers={**agent.headers, "If-Match": etag},
     )
     assert stale.status_code == 412
     fresh = client.post(

@@ -8,7 +8,7 @@ from ticketdesk.auth import policy
 from ticketdesk.auth.dependencies import CurrentUser
 from ticketdesk.auth.models import User
 from ticketdesk.db import ReadSession, WriteSession
-from ticketdesk.tickets import assignment, bulk, status, versions
+from ticketdesk.tickets import assignment, bulk, cursor, status, versions
 from ticketdesk.tickets import history as trail
 from ticketdesk.tickets import service as tickets
 from ticketdesk.tickets.schemas import (
@@ -57,18 +57,27 @@ def _page_headers(request: Request, response: Response, f: TicketFilters, page: 
     if not page.exact:
         response.headers["X-Total-Count-Exact"] = "false"
     links = []
-    if f.page * f.page_size < page.total or not page.exact:
-        links.append(f'<{link(request, page=f.page + 1)}>; rel="next"')
-    if f.page > 1:
+    full = len(page.rows) == f.page_size
+    if f.cursor is not None:
+        # Keyset pages: `next` follows the last row for as long as pages come back full.
+        if full:
+            after = cursor.encode(f.sort, page.rows[-1])
+            links.append(f'<{link(request, cursor=after)}>; rel="next"')
+    elif full and (f.page * f.page_size < page.total or not page.exact):
+        # `next` is a keyset cursor after this page's last row: as quick at any depth.
+        after = cursor.encode(f.sort, page.rows[-1])
+        links.append(f'<{link(request, cursor=after, exclude="page")}>; rel="next"')
+    if f.cursor is None and f.page > 1:
         links.append(f'<{link(request, page=f.page - 1)}>; rel="prev"')
     if links:
         response.headers["Link"] = ", ".join(links)
 
 
-def link(request: Request, **params: object) -> str:
+def link(request: Request, *, exclude: str | None = None, **params: object) -> str:
     """The request's own path and query with `params` changed: relative, or absolute from
     TICKETDESK_PUBLIC_URL — never from the request's Host header."""
-    query = request.url.include_query_params(**params).query
+    url = request.url.remove_query_params(exclude) if exclude else request.url
+    query = url.include_query_params(**params).query
     base = request.app.state.settings.public_url.rstrip("/")
     return f"{base}{request.url.path}?{query}"
 

@@ -185,6 +185,8 @@ class TicketFilters(BaseModel):
     sort: Annotated[SortKey, BeforeValidator(lower_enum)] = "-created_at"
     page: int = Field(default=1, ge=1)
     page_size: int = Field(default=20, ge=1, le=100)
+    # From a `Link: next` header: the page after it, found by key (flat at any depth).
+    cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
 # An ORM Ticket with its people loaded, or a row of service.TICKET_VIEW: the same names.

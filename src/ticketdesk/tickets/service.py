@@ -15,7 +15,7 @@ from ticketdesk.auth.models import User
 from ticketdesk.errors import Forbidden, Invalid, NotFound
 from ticketdesk.sla import breach
 from ticketdesk.sla import service as sla
-from ticketdesk.tickets import numbering
+from ticketdesk.tickets import cursor, numbering
 from ticketdesk.tickets.history import add_activity, add_history
 from ticketdesk.tickets.models import Priority, Status, Ticket, TicketTag
 from ticketdesk.tickets.schemas import TicketCreate, TicketFilters, TicketUpdate
@@ -241,9 +241,13 @@ async def list_tickets(
         conditions.append(Ticket.user_id == actor.id)
     base = policy.visible_tickets(actor).where(*conditions)
     total, exact = await _count(session, base, count_limit)
-    offset = (filters.page - 1) * filters.page_size
-    if (exact and offset >= total) or offset > MAX_OFFSET:
-        return Page([], total, exact)
+    if filters.cursor is not None:
+        offset = 0
+        base = base.where(cursor.after(filters.cursor, filters.sort))
+    else:
+        offset = (filters.page - 1) * filters.page_size
+        if (exact and offset >= total) or offset > MAX_OFFSET:
+            return Page([], total, exact)
     # Deferred join: the page's ids come from an index-only scan, deep pages included; only
     # those rows are then read in full, with their people.
     page_ids = (
