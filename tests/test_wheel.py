@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import BACKEND
+
 ROOT = Path(__file__).resolve().parents[1]
+# Nothing here depends on the database: built and checked once, in the SQLite half.
+pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="runs in the SQLite half of make test")
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +26,6 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "pip",
             "wheel",
             "--no-deps",
-            "--no-build-isolation",
             "-q",
             "-w",
             str(out),
