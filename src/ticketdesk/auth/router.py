@@ -6,7 +6,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
 
-from ticketdesk import clock
+from ticketdesk import clock, paging
 from ticketdesk.auth import security
 from ticketdesk.auth import service as accounts
 from ticketdesk.auth.dependencies import CurrentUser
@@ -24,6 +24,7 @@ from ticketdesk.auth.schemas import (
 from ticketdesk.config import Settings
 from ticketdesk.db import Database, DatabaseDep, ReadSession, WriteSession
 from ticketdesk.errors import Forbidden
+from ticketdesk.paging import WindowDep
 from ticketdesk.validation import MAX_ID
 
 router = APIRouter(tags=["auth"])
@@ -157,10 +158,19 @@ async def create_user(database: DatabaseDep, actor: CurrentUser, data: UserCreat
 
 @users_router.get("")
 async def list_users(
-    session: ReadSession, actor: CurrentUser, role: AnyRole | None = None
+    request: Request,
+    response: Response,
+    session: ReadSession,
+    actor: CurrentUser,
+    window: WindowDep,
+    role: AnyRole | None = None,
 ) -> list[UserRead]:
-    users: list[User] = await accounts.list_users(session, actor, role=role)
-    return [UserRead.model_validate(u) for u in users]
+    """In id order, `limit` at a time; `Link: next` leads on."""
+    users: list[User] = await accounts.list_users(session, actor, role=role, window=window)
+    return [
+        UserRead.model_validate(u)
+        for u in paging.page(request, response, window, users, lambda u: u.id)
+    ]
 
 
 @users_router.patch("/{user_id}")

@@ -14,6 +14,7 @@ from ticketdesk.auth.models import STAFF_ROLES, Role, User
 from ticketdesk.auth.schemas import UserCreate, UserUpdate
 from ticketdesk.db import Database
 from ticketdesk.errors import Conflict, Invalid, NotFound, Throttled, Unauthorized
+from ticketdesk.paging import Window
 
 
 async def create_user(
@@ -209,7 +210,9 @@ async def admin_create_user(database: Database, actor: User, data: UserCreate) -
         )
 
 
-async def list_users(session: AsyncSession, actor: User, *, role: Role | None) -> list[User]:
+async def list_users(
+    session: AsyncSession, actor: User, *, role: Role | None, window: Window = Window()
+) -> list[User]:
     """Agents see staff only; the super_admin sees everyone."""
     query = select(User).order_by(User.id)
     if role is not None:
@@ -218,7 +221,7 @@ async def list_users(session: AsyncSession, actor: User, *, role: Role | None) -
     elif actor.role != Role.SUPER_ADMIN:
         policy.require_user_listing(actor, Role.AGENT)
         query = query.where(User.role.in_(STAFF_ROLES))
-    return list(await session.scalars(query))
+    return list(await session.scalars(window.apply(query, User.id)))
 
 
 async def update_user(session: AsyncSession, actor: User, user_id: int, data: UserUpdate) -> User:

@@ -1,12 +1,14 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request, Response
 
+from ticketdesk import paging
 from ticketdesk.auth.dependencies import CurrentUser
 from ticketdesk.comments import service as comments
 from ticketdesk.comments.models import TicketComment
 from ticketdesk.comments.schemas import CommentCreate, CommentRead, CommentUpdate
 from ticketdesk.db import ReadSession, WriteSession
+from ticketdesk.paging import WindowDep
 from ticketdesk.validation import MAX_ID
 
 router = APIRouter(prefix="/tickets/{ref}/comments", tags=["comments"])
@@ -35,9 +37,17 @@ async def add_comment(
 
 
 @router.get("")
-async def list_comments(session: ReadSession, actor: CurrentUser, ref: str) -> list[CommentRead]:
-    """Oldest first. Customers never receive internal notes."""
-    return [present(c) for c in await comments.list_comments(session, actor, ref)]
+async def list_comments(
+    request: Request,
+    response: Response,
+    session: ReadSession,
+    actor: CurrentUser,
+    ref: str,
+    window: WindowDep,
+) -> list[CommentRead]:
+    """Oldest first, `limit` at a time. Customers never receive internal notes."""
+    rows = await comments.list_comments(session, actor, ref, window=window)
+    return [present(c) for c in paging.page(request, response, window, rows, lambda c: c.id)]
 
 
 @router.patch("/{comment_id}")

@@ -3,11 +3,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketdesk import clock
+from ticketdesk import clock, paging
 from ticketdesk.auth import policy
 from ticketdesk.auth.dependencies import CurrentUser
 from ticketdesk.auth.models import User
 from ticketdesk.db import ReadSession, WriteSession
+from ticketdesk.paging import WindowDep, link
 from ticketdesk.tickets import assignment, bulk, cursor, status, versions
 from ticketdesk.tickets import history as trail
 from ticketdesk.tickets import service as tickets
@@ -71,15 +72,6 @@ def _page_headers(request: Request, response: Response, f: TicketFilters, page: 
         links.append(f'<{link(request, page=f.page - 1)}>; rel="prev"')
     if links:
         response.headers["Link"] = ", ".join(links)
-
-
-def link(request: Request, *, exclude: str | None = None, **params: object) -> str:
-    """The request's own path and query with `params` changed: relative, or absolute from
-    TICKETDESK_PUBLIC_URL — never from the request's Host header."""
-    url = request.url.remove_query_params(exclude) if exclude else request.url
-    query = url.include_query_params(**params).query
-    base = request.app.state.settings.public_url.rstrip("/")
-    return f"{base}{request.url.path}?{query}"
 
 
 @router.post("", status_code=201)
@@ -176,14 +168,34 @@ async def assign_ticket(
 
 
 @router.get("/{ref}/history")
-async def ticket_history(session: ReadSession, actor: CurrentUser, ref: str) -> list[HistoryRead]:
-    """Status, priority and assignee changes, oldest first (staff only)."""
-    rows = await trail.history_of(session, await tickets.staff_ticket(session, actor, ref))
-    return [HistoryRead.model_validate(row) for row in rows]
+async def ticket_history(
+    request: Request,
+    response: Response,
+    session: ReadSession,
+    actor: CurrentUser,
+    ref: str,
+    window: WindowDep,
+) -> list[HistoryRead]:
+    """Status, priority and assignee changes, oldest first, `limit` at a time (staff only)."""
+    ticket = await tickets.staff_ticket(session, actor, ref)
+    rows = await trail.history_of(session, ticket, window=window)
+    return [
+        HistoryRead.model_validate(row)
+        for row in paging.page(request, response, window, rows, lambda row: row.id)
+    ]
 
 
 @router.get("/{ref}/activity")
-async def ticket_activity(session: ReadSession, actor: CurrentUser, ref: str) -> list[ActivityRead]:
-    """Everything that happened to the ticket, SLA breaches included, oldest first (staff only)."""
+async def ticket_activity(
+    request: Request,
+    response: Response,
+    session: ReadSession,
+    actor: CurrentUser,
+    ref: str,
+    window: WindowDep,
+) -> list[ActivityRead]:
+    """Everything that happened to the ticket, oldest first, `limit` recorded entries at a time;
+    the SLA breaches (derived from the due times) come with the last page (staff only)."""
     ticket = await tickets.staff_ticket(session, actor, ref)
-    return await trail.timeline(session, ticket, now=clock.now())
+    entries = await trail.timeline(session, ticket, now=clock.now(), window=window)
+    return paging.page(request, response, window, entries, lambda entry: entry.id)
