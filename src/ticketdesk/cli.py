@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import signal
 import tempfile
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -79,6 +80,10 @@ def _prepare(settings: Settings) -> None:
         _fail(f"cannot use the database {where}: {db.explain(error)}")
 
 
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 Port = Annotated[int | None, typer.Option(min=1, max=65535, help="default TICKETDESK_PORT or 8000")]
 
 
@@ -103,6 +108,10 @@ def serve(
     if settings.metrics and workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # The workers add up their request metrics in one folder, whichever answers a scrape.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ticketdesk-metrics-")
+    # uvicorn finishes the requests in flight on SIGTERM/SIGINT, then raises the signal again
+    # under the handler it found: this one makes that a clean exit (status 0).
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, _exit_cleanly)
     uvicorn.run(
         "ticketdesk.main:serve_app",
         factory=True,
