@@ -1,5 +1,6 @@
 """Engine, declarative base and the per-request session (one transaction per request)."""
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -111,7 +113,35 @@ def create_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> A
             "server_settings": {"statement_timeout": str(int(timeout * 1000))},
             **kwargs.get("connect_args", {}),
         }
-    return create_async_engine(parsed, pool_pre_ping=True, **kwargs)
+    engine = create_async_engine(parsed, **kwargs)
+    _ping_idle_connections(engine)
+    return engine
+
+
+# A pooled connection idle longer than this is checked before use. Busy connections are not:
+# a ping per request would cost a round trip on every read.
+IDLE_PING_SECONDS = 1.0
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """Replace connections the server closed while they sat in the pool (a database restart,
+    an idle timeout) before a request gets one; the pool retries with a fresh connection."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+        except Exception as error:
+            raise DisconnectionError("stale pooled connection") from error
 
 
 READ_ONLY = "ticketdesk_read_only"
