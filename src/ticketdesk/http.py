@@ -313,8 +313,9 @@ _KNOWN: dict[int, frozenset[str]] = {}
 
 
 def reject_unknown_query(request: Request) -> None:
-    """A misspelled query parameter is a 422, not silently ignored."""
-    if not request.query_params:
+    """A misspelled query parameter of the API is a 422, not silently ignored. (Pages outside
+    /api/ may carry parameters of their own, such as where to go after signing in.)"""
+    if not request.query_params or not request.url.path.startswith("/api/"):
         return
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
