@@ -132,7 +132,19 @@ def main() -> None:
     except OSError as error:
         print(f"PostgreSQL: skipped ({error})")
         return
-    run("PostgreSQL", url, args.seconds)
+    try:
+        run("PostgreSQL", url, args.seconds)
+    finally:
+        asyncio.run(_drop_postgres(url))
+
+
+async def _drop_postgres(url: str) -> None:
+    parsed = make_url(url)
+    admin = await asyncpg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database="postgres"
+    )
+    await admin.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+    await admin.close()
 
 
 if __name__ == "__main__":
