@@ -6,11 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from ticketdesk import clock, metrics
 from ticketdesk.config import Settings
 from ticketdesk.errors import NotFound
+from ticketdesk.jobs.models import Job, JobStatus
 
 router = APIRouter(tags=["health"])
 metrics_router = APIRouter(tags=["health"])
@@ -26,14 +27,22 @@ async def healthz() -> dict[str, str]:
 
 async def _problems(request: Request) -> list[str]:
     state = request.app.state
+    now = clock.now()
     async with state.engine.connect() as connection:
         current = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+        oldest_due = await connection.scalar(
+            select(func.min(Job.run_at)).where(Job.status == JobStatus.QUEUED, Job.run_at <= now)
+        )
     problems = []
     # A revision this code does not know is newer (a rolling upgrade is under way): fine.
     if current != state.migration_head and current in state.known_migrations:
         problems.append(
             f"migrations pending (database at {current}, code at {state.migration_head})"
         )
+    limit = state.settings.ready_max_job_lag_seconds
+    if oldest_due is not None and limit > 0 and (now - oldest_due).total_seconds() > limit:
+        lag = int((now - oldest_due).total_seconds())
+        problems.append(f"job queue stalled (the oldest due job has waited {lag} s)")
     return problems
 
 
@@ -42,7 +51,8 @@ async def _problems(request: Request) -> list[str]:
     responses={503: {"description": "Not ready: the database is unreachable or behind."}},
 )
 async def readyz(request: Request) -> JSONResponse:
-    """The database answers (within 1.5 s) and holds every migration this code expects."""
+    """The database answers (within 1.5 s), holds every migration this code expects, and no
+    due job has waited longer than TICKETDESK_READY_MAX_JOB_LAG_SECONDS."""
     try:
         problems = await asyncio.wait_for(_problems(request), READY_WITHIN_SECONDS)
     except Exception as error:

@@ -16,8 +16,10 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client import multiprocess as prometheus_multiprocess
-from sqlalchemy import inspect, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ticketdesk.jobs.models import Job, JobStatus
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter(
@@ -101,10 +103,19 @@ async def _job_gauges(connection: Any, registry: CollectorRegistry, now: datetim
         "ticketdesk_jobs", "Jobs by kind and status.", ("kind", "status"), registry=registry
     )
     rows = await connection.execute(
-        text("SELECT kind, status, count(*) FROM jobs GROUP BY kind, status")
+        select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
     )
     for kind, status, count in rows:
-        jobs.labels(kind, status).set(count)
+        jobs.labels(kind, str(status)).set(count)
+    oldest = await connection.scalar(
+        select(func.min(Job.run_at)).where(Job.status == JobStatus.QUEUED, Job.run_at <= now)
+    )
+    age = Gauge(
+        "ticketdesk_jobs_oldest_due_seconds",
+        "How long the oldest due, queued job has waited (0: none waiting).",
+        registry=registry,
+    )
+    age.set(max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0)
 
 
 async def _backlog_gauge(

@@ -4,8 +4,8 @@ from ticketdesk.auth.models import RateCount, ThrottleHit, User
 from ticketdesk.comments.models import TicketComment
 from ticketdesk.db import Base
 from ticketdesk.events.models import Event
-from ticketdesk.jobs.models import Checkpoint, Job
 from ticketdesk.idempotency.models import IdempotentRequest
+from ticketdesk.jobs.models import Checkpoint, Job
 from ticketdesk.sla.models import BusinessHours, SettingsAudit, SLAPolicy
 from ticketdesk.tickets.models import (
     Ticket,
@@ -20,8 +20,8 @@ __all__ = [
     "BusinessHours",
     "Checkpoint",
     "Event",
-    "Job",
     "IdempotentRequest",
+    "Job",
     "RateCount",
     "SLAPolicy",
     "SettingsAudit",

@@ -1,7 +1,7 @@
 """Per-user request counts (rate limits) and Idempotency-Key answers, shared by every process.
 
-Revision ID: 0003_rate_counts_idempotency
-Revises: 0002_sessions_throttle
+Revision ID: 0004_rate_counts_idempotency
+Revises: 0003_events_jobs
 Create Date: 2026-11-29 01:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_rate_counts_idempotency"
-down_revision: str | None = "0002_sessions_throttle"
+revision: str = "0004_rate_counts_idempotency"
+down_revision: str | None = "0003_events_jobs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
