@@ -7,6 +7,7 @@ TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/ticketdesk_test
 PYTEST_ARGS ?=
 
 .PHONY: install run migrate revision test lint test-sqlite test-postgresql clean bench-stats bench-attachments bench bench-1m bench-mail bench-features
+.PHONY: bench-logins
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -26,11 +27,12 @@ $(NODE_STAMP): package.json package-lock.json
 
 install: $(STAMP) $(NODE_STAMP)
 
+# `make run` keeps its data in ./data (the installed command defaults to ~/.local/share/ticketdesk).
 run: install
-	$(BIN)/ticketdesk serve
+	TICKETDESK_DATA_DIR="$${TICKETDESK_DATA_DIR:-$(CURDIR)/data}" $(BIN)/ticketdesk serve
 
 migrate: install
-	$(BIN)/ticketdesk migrate
+	TICKETDESK_DATA_DIR="$${TICKETDESK_DATA_DIR:-$(CURDIR)/data}" $(BIN)/ticketdesk migrate
 
 # Draft the next migration from the models: `make revision MSG="what changes"`, then read it.
 revision: install
@@ -74,6 +76,9 @@ bench-attachments: install
 LOAD_SIZES ?= 10000,100000
 bench: install
 	$(BIN)/python -m bench.load --sizes $(LOAD_SIZES) --seconds 20 --concurrency 16 --workers 2
+
+bench-logins: install
+	$(BIN)/python -m bench.login_bench --seconds 10
 
 bench-1m: install
 	$(BIN)/python -m bench.load --sizes 1000000 --seconds 20 --concurrency 16 --workers 2

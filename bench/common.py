@@ -52,6 +52,12 @@ def server_process(
         "TICKETDESK_JOBS_INTERVAL_SECONDS": "0",
         "TICKETDESK_SECRET_KEY": "bench-secret-key-bench-secret-key-0123456789",
         "TICKETDESK_LOGIN_ATTEMPTS_PER_MINUTE": "1000000",
+        "TICKETDESK_LOGIN_FAILURES_PER_CLIENT_PER_MINUTE": "1000000",
+        "TICKETDESK_REGISTRATIONS_PER_CLIENT_PER_HOUR": "1000000",
+        "TICKETDESK_RATE_LIMIT_PER_MINUTE": "0",
+        "TICKETDESK_LOG_FORMAT": "text",
+        "TICKETDESK_ACCESS_LOG": "false",
+        "TICKETDESK_DATA_DIR": tempfile.mkdtemp(prefix="ticketdesk-bench-"),
         **(extra_env or {}),
     }
     with tempfile.TemporaryFile() as log:

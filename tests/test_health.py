@@ -1,8 +1,9 @@
 """Health probes, the API docs, and paths with or without a trailing slash."""
 
 import pytest
+from sqlalchemy import text
 
-from tests.factories import API, count_rows, make_ticket
+from tests.factories import API, count_rows, in_db, make_ticket
 from ticketdesk import db
 from ticketdesk.tickets.models import Ticket
 
@@ -32,7 +33,7 @@ def test_readyz_reports_an_unreachable_database(client):
     try:
         response = client.get("/readyz")
         assert response.status_code == 503
-        assert response.json() == {"status": "unavailable"}
+        assert response.json() == {"status": "unavailable", "problems": ["database unreachable"]}
         # The process itself is still up.
         assert client.get("/healthz").status_code == 200
     finally:
@@ -142,3 +143,38 @@ def test_unknown_path_is_404_json(client):
     response = client.get(f"{API}/nothing-here")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not Found"}
+
+
+def test_readyz_fails_while_migrations_are_pending(client):
+    state = client.app.state
+    saved = (state.migration_head, state.known_migrations)
+    try:
+        # Code one migration ahead of the database.
+        state.migration_head = "9999_next"
+        state.known_migrations = saved[1] | {"9999_next"}
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert "migrations pending" in response.json()["problems"][0]
+        # Code older than the database (a rolling upgrade): still ready.
+        state.migration_head, state.known_migrations = "0001", frozenset({"0001"})
+        assert client.get("/readyz").status_code == 200
+    finally:
+        state.migration_head, state.known_migrations = saved
+    assert client.get("/readyz").status_code == 200
+
+
+def test_readyz_fails_when_the_job_queue_stalls(client, fake_clock):
+    from ticketdesk import jobs
+
+    async def _enqueue(session):
+        await jobs.enqueue(session, "ops.never_runs", {}, run_at=fake_clock())
+
+    in_db(client, _enqueue)
+    assert client.get("/readyz").status_code == 200
+    limit = client.app.state.settings.ready_max_job_lag_seconds
+    fake_clock.advance(seconds=limit + 1)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "job queue stalled" in response.json()["problems"][0]
+    in_db(client, lambda session: session.execute(text("DELETE FROM jobs")))
+    assert client.get("/readyz").status_code == 200

@@ -12,13 +12,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ticketdesk.search.language import PG_LANGUAGES
 
 
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "ticketdesk"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TICKETDESK_", extra="ignore")
 
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    data_dir: Path = Path("data")
+    # Default: $XDG_DATA_HOME/ticketdesk (~/.local/share/ticketdesk), whatever the working
+    # directory; a relative setting is made absolute once, at start. The log names the database.
+    data_dir: Path = Field(default_factory=_default_data_dir)
     database_url: str = ""
     secret_key: str = ""
     access_token_minutes: int = 60
@@ -42,6 +49,24 @@ class Settings(BaseSettings):
     shutdown_seconds: float = 20.0
     sla_scan_seconds: float = 60.0
     events_retention_days: float = 30.0
+    # --- Production operation (README "Running it in production") ---
+    # Statement, connect and pool-wait timeout of database work, in seconds.
+    db_timeout_seconds: float = 10.0
+    # JSON (non-multipart) request bodies above this size are refused with 413.
+    max_body_kb: int = 1024
+    # Requests per minute per user or token, counted across processes (0: no limit).
+    rate_limit_per_minute: int = 600
+    # Absolute links (Link headers) start with TICKETDESK_PUBLIC_URL (below) when it is set;
+    # otherwise they are relative (never built from the request's Host header).
+    log_format: str = "auto"  # json | text | auto (text on a terminal, else JSON)
+    log_level: str = "INFO"
+    access_log: bool = True
+    # Proxies whose X-Forwarded-For/-Proto are trusted (comma-separated IPs or networks).
+    forwarded_allow_ips: str = "127.0.0.1"
+    metrics: bool = False
+    metrics_allow_ips: str = "127.0.0.1,::1"
+    ready_max_job_lag_seconds: float = 600.0
+    redis_url: str = ""
     # Ticket lists count at most this many matches for X-Total-Count (0: always exact).
     list_count_limit: int = 10_000
     # Mail (EMAIL.md): outgoing SMTP, the polled mailbox, links and addresses in mails.
@@ -84,6 +109,11 @@ class Settings(BaseSettings):
     # sign-in lasts, and how often each process looks for new events to push live.
     web_session_hours: float = 168.0
     live_poll_seconds: float = 0.5
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
 
     @property
     def effective_database_url(self) -> str:

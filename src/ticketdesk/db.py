@@ -1,5 +1,6 @@
 """Engine, declarative base and the per-request session (one transaction per request)."""
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -87,8 +89,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> AsyncEngine:
+    """An engine whose stale connections are replaced unnoticed (checked before each use),
+    and, with `timeout` (seconds), whose connects, statements and waits for a pooled
+    connection give up instead of hanging on an unreachable database."""
     parsed = async_url(url)
+    if timeout is not None:
+        kwargs.setdefault("pool_timeout", timeout)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(parsed, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
@@ -97,7 +104,44 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # connection costs more than most requests.
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 10)
-    return create_async_engine(parsed, pool_pre_ping=False, **kwargs)
+    if timeout is not None:
+        kwargs["connect_args"] = {
+            "timeout": timeout,
+            # The server cancels a statement past the timeout; the client gives up a little
+            # later on a server that does not answer at all.
+            "command_timeout": timeout + 2,
+            "server_settings": {"statement_timeout": str(int(timeout * 1000))},
+            **kwargs.get("connect_args", {}),
+        }
+    engine = create_async_engine(parsed, **kwargs)
+    _ping_idle_connections(engine)
+    return engine
+
+
+# A pooled connection idle longer than this is checked before use. Busy connections are not:
+# a ping per request would cost a round trip on every read.
+IDLE_PING_SECONDS = 1.0
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """Replace connections the server closed while they sat in the pool (a database restart,
+    an idle timeout) before a request gets one; the pool retries with a fresh connection."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+        except Exception as error:
+            raise DisconnectionError("stale pooled connection") from error
 
 
 READ_ONLY = "ticketdesk_read_only"
@@ -234,6 +278,15 @@ def _alembic_config() -> Any:
     return config
 
 
+def migration_head() -> tuple[str | None, frozenset[str]]:
+    """The newest migration this code ships, and every one it knows."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(_alembic_config())
+    known = frozenset(script.revision for script in scripts.walk_revisions())
+    return scripts.get_current_head(), known
+
+
 def _upgrade(connection: Any) -> None:
     from alembic import command
 
@@ -241,7 +294,9 @@ def _upgrade(connection: Any) -> None:
     if postgresql:
         # Several server processes may start at once: one migrates, the others wait. A session
         # lock, held across the transactions of the migrations (each migration commits on its
-        # own, and some build indexes concurrently, outside any transaction).
+        # own, and some build indexes concurrently, outside any transaction). A migration may
+        # take longer than a request's statement timeout.
+        connection.exec_driver_sql("SET statement_timeout = 0")
         connection.exec_driver_sql("SELECT pg_advisory_lock(7415001)")
         connection.commit()
     try:
@@ -260,3 +315,20 @@ async def migrate(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         await connection.run_sync(_upgrade)
         await connection.commit()
+
+
+def describe(url: str) -> str:
+    """The database URL without its password, for logs and messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def explain(error: BaseException) -> str:
+    """One line saying why the database could not be used."""
+    cause: BaseException = getattr(error, "orig", None) or error
+    name = type(cause).__name__
+    if name == "InvalidCatalogNameError":
+        return f"{cause} (create it first, e.g. `createdb <name>`)"
+    if isinstance(cause, ConnectionError | OSError) or "connect" in str(cause).lower():
+        return f"cannot connect ({cause}); is the server running and reachable?"
+    text = str(cause).strip().splitlines()
+    return f"{name}: {text[0] if text else ''}"

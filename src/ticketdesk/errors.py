@@ -25,6 +25,12 @@ class Gone(DomainError):
     status_code = 410
 
 
+class PreconditionFailed(DomainError):
+    """If-Match named a version that is no longer current (412)."""
+
+    status_code = 412
+
+
 class Invalid(DomainError):
     """A well-formed request that breaks a business rule on a field (422)."""
 

@@ -2,28 +2,27 @@
 
 import asyncio
 import contextlib
-import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import ticketdesk.jobs.catalog  # noqa: F401 - registers every job handler
-from ticketdesk import db
+from ticketdesk import __version__, db, health, http, logs, metrics, openapi
 from ticketdesk.assignment_rules.router import router as assignment_rules_router
 from ticketdesk.attachments.router import router as attachments_router
 from ticketdesk.attachments.upload import MultipartUploads
-from ticketdesk.auth import security
+from ticketdesk.auth import passwords, security
 from ticketdesk.auth import service as accounts
 from ticketdesk.auth.models import Role
+from ticketdesk.auth.ratelimit import RateLimiter
 from ticketdesk.auth.router import router as auth_router
 from ticketdesk.auth.router import users_router
 from ticketdesk.auth.schemas import UserCreate
@@ -32,6 +31,7 @@ from ticketdesk.config import Settings, get_settings
 from ticketdesk.custom_fields.router import router as custom_fields_router
 from ticketdesk.errors import Conflict, DomainError, Invalid, Throttled, Unauthorized
 from ticketdesk.events.router import router as events_router
+from ticketdesk.idempotency.middleware import Idempotency
 from ticketdesk.jobs.router import router as jobs_router
 from ticketdesk.jobs.worker import Worker
 from ticketdesk.macros.router import router as macros_router
@@ -57,7 +57,8 @@ class StripTrailingSlash:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
-            scope = dict(scope, path=path.rstrip("/") or "/")
+            # In place: the edge around this reads the matched route from the same scope.
+            scope["path"] = path.rstrip("/") or "/"
         await self.app(scope, receive, send)
 
 
@@ -70,7 +71,7 @@ def bootstrap_admin_data(settings: Settings) -> UserCreate | None:
     if not (settings.admin_email and settings.admin_password):
         return None
     try:
-        return UserCreate(
+        data = UserCreate(
             email=settings.admin_email,
             password=settings.admin_password,
             full_name=settings.admin_name,
@@ -82,6 +83,10 @@ def bootstrap_admin_data(settings: Settings) -> UserCreate | None:
             str(problem["loc"][0]), str(problem["loc"][0]).upper()
         )
         raise StartupError(f"TICKETDESK_ADMIN_{field}: {problem['msg']}") from None
+    weak = passwords.weakness(data.password, email=data.email, full_name=data.full_name)
+    if weak:
+        raise StartupError(f"TICKETDESK_ADMIN_PASSWORD: {weak}")
+    return data
 
 
 async def _bootstrap_admin(app: FastAPI, data: UserCreate | None) -> None:
@@ -100,16 +105,39 @@ async def _bootstrap_admin(app: FastAPI, data: UserCreate | None) -> None:
             )
 
 
+log = logging.getLogger("ticketdesk")
+
+
+async def _share_rate_counts(app: FastAPI) -> None:
+    """Add this process's request counts to the shared ones about once a second."""
+    limiter: RateLimiter = app.state.rate_limiter
+    while True:
+        await asyncio.sleep(1)
+        try:
+            async with app.state.database.write() as session:
+                await limiter.sync(session)
+        except Exception:
+            log.warning("could not share the rate-limit counts", exc_info=True)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     admin = bootstrap_admin_data(settings)
-    engine = db.create_engine(settings.effective_database_url)
+    url = settings.effective_database_url
+    log.info(
+        "ticketdesk %s starting: database %s, data folder %s",
+        __version__,
+        db.describe(url),
+        settings.data_dir,
+    )
+    engine = db.create_engine(url, timeout=settings.db_timeout_seconds)
     app.state.engine = engine
     app.state.sessionmaker = db.make_sessionmaker(engine)
     app.state.read_sessionmaker = db.make_read_sessionmaker(engine)
     app.state.database = db.Database(app.state.sessionmaker, app.state.read_sessionmaker)
     await db.migrate(engine)
+    app.state.migration_head, app.state.known_migrations = db.migration_head()
     await _bootstrap_admin(app, admin)
     stop, runner = asyncio.Event(), None
     if settings.worker:
@@ -118,9 +146,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         app.state.worker = worker
         runner = asyncio.create_task(worker.run(stop))
+    sharing = None
+    if settings.rate_limit_per_minute > 0:
+        sharing = asyncio.create_task(_share_rate_counts(app))
     try:
         yield
     finally:
+        if sharing is not None:
+            sharing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sharing
         if runner is not None:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
@@ -144,42 +179,28 @@ def _render_domain_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(content, status_code=exc.status_code, headers=headers)
 
 
-class _AsciiJSONResponse(JSONResponse):
-    """JSON with non-ASCII escaped: a rejected input may hold text UTF-8 cannot encode."""
-
-    def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
-
-
-def _render_validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's 422 shape, safe for any input the client sent (lone surrogates included)."""
-    assert isinstance(exc, RequestValidationError)
-    return _AsciiJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
-
-
-def _render_integrity_error(_request: Request, _exc: Exception) -> JSONResponse:
-    """A unique or foreign-key constraint hit by a concurrent change: nothing was written."""
-    return JSONResponse({"detail": "conflicting change, please retry"}, status_code=409)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
         title="ticketdesk",
         summary="Support tickets: customers file them, support staff answer them.",
-        version="0.1.0",
+        version=__version__,
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
         redirect_slashes=False,
+        dependencies=[Depends(http.reject_unknown_query)],
     )
     app.state.settings = settings
     app.state.signing_key = settings.signing_key()
     mail_config.configure(settings)
+    app.state.rate_limiter = (
+        RateLimiter(settings.rate_limit_per_minute) if settings.rate_limit_per_minute > 0 else None
+    )
     app.add_exception_handler(DomainError, _render_domain_error)
-    app.add_exception_handler(IntegrityError, _render_integrity_error)
-    app.add_exception_handler(RequestValidationError, _render_validation_error)
+    app.add_exception_handler(RequestValidationError, http.render_validation_error)
+    app.add_exception_handler(StarletteHTTPException, http.render_http_error)
     routers = (
         auth_router,
         users_router,
@@ -194,29 +215,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         attachments_router,
         search_router,
     )
-    for router in routers:
-        app.include_router(router, prefix=API_PREFIX)
     # Agent productivity: macros, ticket templates, auto-assignment rules, custom fields.
     productivity = (macros_router, ticket_templates_router, assignment_rules_router)
-    for router in (*productivity, custom_fields_router):
-        app.include_router(router, prefix=API_PREFIX)
-
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        """The process is up."""
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["health"])
-    async def readyz(request: Request) -> JSONResponse:
-        """The database answers."""
-        try:
-            async with request.app.state.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception:
-            return JSONResponse({"status": "unavailable"}, status_code=503)
-        return JSONResponse({"status": "ok"})
-
+    for router in (*routers, *productivity, custom_fields_router):
+        app.include_router(router, prefix=API_PREFIX, responses=openapi.ERROR_RESPONSES)
+    app.include_router(health.router)
+    if settings.metrics:
+        app.include_router(health.metrics_router)
+    app.openapi = openapi.documented(app)  # type: ignore[method-assign]
     app.add_middleware(MultipartUploads, settings=settings)
     web.install(app)
+    app.add_middleware(Idempotency)
     app.add_middleware(StripTrailingSlash)
+    app.add_middleware(
+        http.Edge,
+        max_body_bytes=settings.max_body_kb * 1024,
+        observe=metrics.observe if settings.metrics else None,
+    )
     return app
+
+
+def serve_app() -> FastAPI:
+    """The app as `ticketdesk serve` runs it: logging configured in every worker process."""
+    settings = get_settings()
+    logs.configure(settings.log_format, level=settings.log_level, access_log=settings.access_log)
+    return create_app(settings)

@@ -2,11 +2,12 @@
 
 from ticketdesk.assignment_rules.models import AssignmentRule
 from ticketdesk.attachments.models import Attachment, Blob
-from ticketdesk.auth.models import ApiToken, PasswordResetToken, ThrottleHit, User
+from ticketdesk.auth.models import ApiToken, PasswordResetToken, RateCount, ThrottleHit, User
 from ticketdesk.comments.models import TicketComment
 from ticketdesk.custom_fields.models import CustomField
 from ticketdesk.db import Base
 from ticketdesk.events.models import Event
+from ticketdesk.idempotency.models import IdempotentRequest
 from ticketdesk.jobs.models import Checkpoint, Job
 from ticketdesk.macros.models import Macro
 from ticketdesk.mail.models import (
@@ -36,6 +37,7 @@ __all__ = [
     "Checkpoint",
     "CustomField",
     "Event",
+    "IdempotentRequest",
     "InboundEmail",
     "Job",
     "Macro",
@@ -44,6 +46,7 @@ __all__ = [
     "OutboundEmail",
     "PasswordResetToken",
     "Presence",
+    "RateCount",
     "SLAPolicy",
     "SettingsAudit",
     "ThrottleHit",

@@ -1,14 +1,38 @@
 """Request-validation pieces shared by every domain's schemas."""
 
+import re
+from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 MAX_ID = 2**31 - 1
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # In JSON bodies an id must be a number: not "5", not true.
 BodyId = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date(value: object) -> object:
+    """Only YYYY-MM-DD: a number such as 0 is not a date (pydantic would read it as 1970)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 
 def lower_enum(value: object) -> object:

@@ -394,26 +394,60 @@ def test_link_headers(client, people, ids):
     assert labels(first, ids) == "IHGF"
     assert first.headers["X-Total-Count"] == "9"
     assert set(links(first)) == {"next"}
-    # Follow `next` to the end: the links keep every other parameter.
+    # Follow `next` to the end: keyset cursors that keep every other parameter.
     seen, response, pages = labels(first, ids), first, 1
     while "next" in links(response):
         url = links(response)["next"]
         query = parse_qs(urlsplit(url).query)
         assert query["page_size"] == ["4"]
         assert query["status"] == [params["status"]]
-        assert query["page"] == [str(pages + 1)]
+        assert "page" not in query
+        assert query["cursor"]
         response = client.get(url, headers=agent.headers)
         assert response.headers["X-Total-Count"] == "9"
         pages += 1
         seen += labels(response, ids)
-        assert "prev" in links(response)
     assert pages == 3
     assert seen == "IHGFEDCBA"
-    assert set(links(response)) == {"prev"}
-    # `prev` leads back.
-    back = client.get(links(response)["prev"], headers=agent.headers)
-    assert labels(back, ids) == "EDCB"
-    assert set(links(back)) == {"next", "prev"}
+    assert "Link" not in response.headers
+    # Page numbers still work, with `prev` and a `next` cursor.
+    second = fetch(client, agent, {**params, "page": 2})
+    assert labels(second, ids) == "EDCB"
+    assert set(links(second)) == {"next", "prev"}
+    back = client.get(links(second)["prev"], headers=agent.headers)
+    assert labels(back, ids) == "IHGF"
+    onward = client.get(links(second)["next"], headers=agent.headers)
+    assert labels(onward, ids) == "A"
+
+
+@pytest.mark.parametrize(
+    "sort",
+    ["created_at", "-created_at", "updated_at", "-updated_at", "priority", "-priority", "due"],
+)
+def test_cursor_pages_walk_every_order(client, people, ids, sort):
+    """Following `next` gives the same sequence as page numbers, in every order."""
+    agent = people["agent"]
+    by_pages = ""
+    for page in (1, 2, 3, 4, 5):
+        response = fetch(client, agent, {**EVERYTHING, "sort": sort, "page": page, "page_size": 2})
+        by_pages += labels(response, ids)
+    response = fetch(client, agent, {**EVERYTHING, "sort": sort, "page_size": 2})
+    by_cursor = labels(response, ids)
+    while "next" in links(response):
+        response = client.get(links(response)["next"], headers=agent.headers)
+        by_cursor += labels(response, ids)
+    assert by_cursor == by_pages
+
+
+def test_a_foreign_cursor_is_a_422(client, people, ids):
+    agent = people["agent"]
+    first = fetch(client, agent, {**EVERYTHING, "sort": "created_at", "page_size": 2})
+    cursor = parse_qs(urlsplit(links(first)["next"]).query)["cursor"][0]
+    for bad in (cursor, "garbage", "e30"):
+        params = {**EVERYTHING, "sort": "-priority", "cursor": bad}
+        response = client.get(TICKETS, params=params, headers=agent.headers)
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["query", "cursor"]
 
 
 def test_no_link_header_when_everything_fits(client, people, ids):

@@ -16,8 +16,9 @@ from ticketdesk.auth import scopes as scoping
 from ticketdesk.auth import security, tokens
 from ticketdesk.auth import service as accounts
 from ticketdesk.auth.models import User
+from ticketdesk.auth.ratelimit import RateLimiter
 from ticketdesk.auth.scopes import Scope
-from ticketdesk.errors import Forbidden, Unauthorized
+from ticketdesk.errors import Forbidden, Throttled, Unauthorized
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -70,6 +71,7 @@ async def current_user(request: Request, token: Annotated[str | None, Depends(be
     if user is None or claims is None or not accounts.session_is_current(user, claims.epoch):
         raise Unauthorized("invalid or expired token")
     request.state.user_id = user.id
+    count_request(request, f"user:{user.id}")
     return user
 
 
@@ -94,6 +96,18 @@ async def _api_token_claims(request: Request, token: str) -> security.TokenClaim
         async with database.write() as writing:
             await tokens.touch(writing, row.id, now)
     return security.TokenClaims(row.user_id, row.session_epoch)
+
+
+def count_request(request: Request, key: str) -> None:
+    """Count a request against TICKETDESK_RATE_LIMIT_PER_MINUTE for `key` (a user, a token);
+    the RateLimit-* headers go on the answer, and over the limit it is a 429."""
+    limiter: RateLimiter | None = request.app.state.rate_limiter
+    if limiter is None:
+        return
+    verdict = limiter.check(key, clock.now())
+    request.state.rate_limit_headers = verdict.headers()
+    if not verdict.allowed:
+        raise Throttled("too many requests, slow down", retry_after=verdict.reset)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -89,3 +89,13 @@ class PasswordResetToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RateCount(Base):
+    """Requests counted under a key (a user, a token) in one minute, by every process."""
+
+    __tablename__ = "rate_counts"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True)  # minutes since the epoch
+    count: Mapped[int] = mapped_column(Integer)

@@ -6,7 +6,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
 
-from ticketdesk import clock
+from ticketdesk import clock, paging
 from ticketdesk.auth import reset, security, throttle, tokens
 from ticketdesk.auth import service as accounts
 from ticketdesk.auth.dependencies import CurrentUser, any_api_token, require_scope
@@ -18,6 +18,7 @@ from ticketdesk.auth.schemas import (
     ApiTokenRead,
     AvailabilityIn,
     LoginIn,
+    PasswordChange,
     PasswordResetConfirm,
     PasswordResetIn,
     RegisterIn,
@@ -31,6 +32,7 @@ from ticketdesk.config import Settings
 from ticketdesk.db import Database, DatabaseDep, ReadSession, WriteSession
 from ticketdesk.errors import Forbidden, Throttled
 from ticketdesk.mail.config import mail_config
+from ticketdesk.paging import WindowDep
 from ticketdesk.validation import MAX_ID
 
 router = APIRouter(tags=["auth"])
@@ -77,27 +79,15 @@ async def register(request: Request, database: DatabaseDep, data: RegisterIn) ->
 async def _login(
     request: Request, response: Response, database: Database, data: LoginIn
 ) -> TokenOut:
-    settings: Settings = request.app.state.settings
-    now = clock.now()
     user = await accounts.login(
         database,
         data.email,
         data.password,
         client=client_address(request),
-        limits=login_limits(settings),
-        now=now,
+        limits=login_limits(request.app.state.settings),
+        now=clock.now(),
     )
-    lifetime = timedelta(minutes=settings.access_token_minutes)
-    token = security.issue_token(
-        user.id,
-        key=request.app.state.signing_key,
-        now=now,
-        lifetime=lifetime,
-        epoch=user.session_epoch,
-    )
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return TokenOut(access_token=token, expires_in=int(lifetime.total_seconds()))
+    return _issue(request, response, user)
 
 
 @router.post("/auth/login")
@@ -133,6 +123,42 @@ async def token(
     return await _login(request, response, database, data)
 
 
+def _issue(request: Request, response: Response, user: User) -> TokenOut:
+    settings: Settings = request.app.state.settings
+    lifetime = timedelta(minutes=settings.access_token_minutes)
+    token = security.issue_token(
+        user.id,
+        key=request.app.state.signing_key,
+        now=clock.now(),
+        lifetime=lifetime,
+        epoch=user.session_epoch,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return TokenOut(access_token=token, expires_in=int(lifetime.total_seconds()))
+
+
+@router.post("/auth/password", dependencies=[require_scope(Scope.ADMIN)])
+async def change_password(
+    request: Request,
+    response: Response,
+    database: DatabaseDep,
+    user: CurrentUser,
+    data: PasswordChange,
+) -> TokenOut:
+    """Change the signed-in user's password. Every earlier token (on every device) ends; the
+    answer carries a new one."""
+    changed = await accounts.change_password(
+        database,
+        user,
+        current=data.current_password,
+        new=data.new_password,
+        client=client_address(request),
+        limits=login_limits(request.app.state.settings),
+    )
+    return _issue(request, response, changed)
+
+
 @router.get("/auth/me", dependencies=[any_api_token()])
 async def me(user: CurrentUser) -> UserRead:
     return UserRead.model_validate(user)
@@ -145,10 +171,19 @@ async def create_user(database: DatabaseDep, actor: CurrentUser, data: UserCreat
 
 @users_router.get("")
 async def list_users(
-    session: ReadSession, actor: CurrentUser, role: AnyRole | None = None
+    request: Request,
+    response: Response,
+    session: ReadSession,
+    actor: CurrentUser,
+    window: WindowDep,
+    role: AnyRole | None = None,
 ) -> list[UserRead]:
-    users: list[User] = await accounts.list_users(session, actor, role=role)
-    return [UserRead.model_validate(u) for u in users]
+    """In id order, `limit` at a time; `Link: next` leads on."""
+    users: list[User] = await accounts.list_users(session, actor, role=role, window=window)
+    return [
+        UserRead.model_validate(u)
+        for u in paging.page(request, response, window, users, lambda u: u.id)
+    ]
 
 
 @users_router.patch("/me")

@@ -58,9 +58,17 @@ class AvailabilityIn(NoNulls):
     available: bool
 
 
+AnyPassword = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(no_nul)]
+
+
 class LoginIn(Strict):
     email: Email
-    password: Annotated[str, Field(min_length=1, max_length=256), AfterValidator(no_nul)]
+    password: AnyPassword
+
+
+class PasswordChange(Strict):
+    current_password: AnyPassword
+    new_password: Password
 
 
 class TokenOut(BaseModel):

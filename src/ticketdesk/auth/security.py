@@ -1,17 +1,23 @@
 """Password hashing (argon2) and access tokens (HS256 JWT)."""
 
+import asyncio
+import os
+import weakref
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
+import anyio
+import anyio.to_thread
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from starlette.concurrency import run_in_threadpool
 
 from ticketdesk.validation import MAX_ID
 
 ALGORITHM = "HS256"
+T = TypeVar("T")
 
 hasher = PasswordHasher()
 _dummy_hash: str | None = None
@@ -20,7 +26,7 @@ _dummy_hash: str | None = None
 async def hash_password(password: str) -> str:
     """Hash off the event loop: argon2 is slow on purpose. Never call it inside a
     transaction: the hash would hold the write lock (SQLite) or a pooled connection."""
-    return await run_in_threadpool(hasher.hash, password)
+    return await _hashing(hasher.hash, password)
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
@@ -38,13 +44,29 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
         except (VerificationError, InvalidHashError):
             return False
 
-    matched = await run_in_threadpool(_verify, password_hash)
+    matched = await _hashing(_verify, password_hash)
     return matched and password_hash is not _dummy_hash
 
 
 def _parameters_prefix() -> str:
     """The `$argon2id$v=19$m=…,t=…,p=…$` head of the current hasher's hashes."""
     return f"$argon2id$v=19$m={hasher.memory_cost},t={hasher.time_cost},p={hasher.parallelism}$"
+
+
+# Hashes run at most this many at a time: more would not finish sooner (argon2 is CPU-bound)
+# but would take 64 MiB each and starve the rest of the service of CPU during a login storm.
+HASH_CONCURRENCY = max(1, (os.cpu_count() or 2) - 1)
+_limiters: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _hashing(function: Callable[[str], T], argument: str) -> T:
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(HASH_CONCURRENCY)
+    return await anyio.to_thread.run_sync(function, argument, limiter=limiter)
 
 
 class TokenClaims(NamedTuple):

@@ -9,11 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ticketdesk import clock
-from ticketdesk.auth import policy, security, throttle
+from ticketdesk.auth import passwords, policy, security, throttle
 from ticketdesk.auth.models import STAFF_ROLES, Role, User
 from ticketdesk.auth.schemas import UserCreate, UserUpdate
 from ticketdesk.db import Database
-from ticketdesk.errors import Conflict, NotFound, Throttled, Unauthorized
+from ticketdesk.errors import Conflict, Invalid, NotFound, Throttled, Unauthorized
+from ticketdesk.paging import Window
 
 
 async def create_user(
@@ -156,6 +157,7 @@ async def register(
         raise Throttled(
             "too many registrations from this client, try again later", retry_after=wait
         )
+    await passwords.require_strong(password, email=email, full_name=full_name)
     password_hash = await security.hash_password(password)
     async with database.write() as session:
         await throttle.hit(session, limit, key, now)
@@ -196,6 +198,7 @@ async def active_user(session: AsyncSession, user_id: int) -> User | None:
 async def admin_create_user(database: Database, actor: User, data: UserCreate) -> User:
     """The password is hashed before the write transaction begins."""
     policy.require_super_admin(actor)
+    await passwords.require_strong(data.password, email=data.email, full_name=data.full_name)
     password_hash = await security.hash_password(data.password)
     async with database.write() as session:
         return await create_user(
@@ -207,7 +210,9 @@ async def admin_create_user(database: Database, actor: User, data: UserCreate) -
         )
 
 
-async def list_users(session: AsyncSession, actor: User, *, role: Role | None) -> list[User]:
+async def list_users(
+    session: AsyncSession, actor: User, *, role: Role | None, window: Window = Window()
+) -> list[User]:
     """Agents see staff only; the super_admin sees everyone."""
     query = select(User).order_by(User.id)
     if role is not None:
@@ -216,7 +221,7 @@ async def list_users(session: AsyncSession, actor: User, *, role: Role | None) -
     elif actor.role != Role.SUPER_ADMIN:
         policy.require_user_listing(actor, Role.AGENT)
         query = query.where(User.role.in_(STAFF_ROLES))
-    return list(await session.scalars(query))
+    return list(await session.scalars(window.apply(query, User.id)))
 
 
 async def update_user(session: AsyncSession, actor: User, user_id: int, data: UserUpdate) -> User:
@@ -226,6 +231,9 @@ async def update_user(session: AsyncSession, actor: User, user_id: int, data: Us
         raise NotFound("user not found")
     changes = data.model_dump(exclude_unset=True)
     deactivating = changes.get("is_active") is False and user.is_active
+    demoting = changes.get("role") not in (None, Role.SUPER_ADMIN)
+    if user.role == Role.SUPER_ADMIN and user.is_active and (deactivating or demoting):
+        await _keep_an_administrator(session, user)
     for field, value in changes.items():
         if value is None:
             continue
@@ -236,6 +244,44 @@ async def update_user(session: AsyncSession, actor: User, user_id: int, data: Us
         # For good: reactivating the account later does not bring old tokens back.
         await end_sessions(session, user)
     return user
+
+
+async def _keep_an_administrator(session: AsyncSession, leaving: User) -> None:
+    """Refuse to remove the last active super_admin. The other super_admins' rows are locked
+    (FOR UPDATE; SQLite's writer lock does the same), so two admins demoting each other at
+    once cannot both succeed."""
+    others = await session.scalars(
+        select(User.id)
+        .where(User.role == Role.SUPER_ADMIN, User.is_active.is_(True), User.id != leaving.id)
+        .with_for_update()
+    )
+    if not list(others):
+        raise Conflict("the helpdesk needs an active super_admin: promote another user first")
+
+
+async def change_password(
+    database: Database, user: User, *, current: str, new: str, client: str, limits: LoginLimits
+) -> User:
+    """The current password is checked as a login is (same throttles); the new one must be
+    strong. Every earlier token ends; the caller gets a fresh one."""
+    now = clock.now()
+    try:
+        await login(database, user.email, current, client=client, limits=limits, now=now)
+    except Unauthorized:
+        raise Invalid("the current password is wrong", field="current_password") from None
+    await passwords.require_strong(
+        new, email=user.email, full_name=user.full_name, field="new_password"
+    )
+    password_hash = await security.hash_password(new)
+    async with database.write() as session:
+        fresh = await session.get(User, user.id, with_for_update=True)
+        if fresh is None or not fresh.is_active:
+            raise Unauthorized("invalid or expired token")
+        fresh.password_hash = password_hash
+        fresh.updated_at = now
+        await session.flush()
+        await end_sessions(session, fresh)
+        return fresh
 
 
 async def ensure_admin(

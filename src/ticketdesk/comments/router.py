@@ -1,7 +1,8 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, Response
 
+from ticketdesk import paging
 from ticketdesk.attachments import service as attachments
 from ticketdesk.attachments.models import Attachment
 from ticketdesk.attachments.schemas import attachment_read
@@ -13,6 +14,7 @@ from ticketdesk.comments import service as comments
 from ticketdesk.comments.models import TicketComment
 from ticketdesk.comments.schemas import CommentCreate, CommentRead, CommentUpdate
 from ticketdesk.db import ReadSession, WriteSession
+from ticketdesk.paging import WindowDep
 from ticketdesk.validation import MAX_ID
 
 router = APIRouter(
@@ -55,9 +57,17 @@ async def add_comment(
 
 
 @router.get("")
-async def list_comments(session: ReadSession, actor: CurrentUser, ref: str) -> list[CommentRead]:
-    """Oldest first. Customers never receive internal notes."""
-    found = await comments.list_comments(session, actor, ref)
+async def list_comments(
+    request: Request,
+    response: Response,
+    session: ReadSession,
+    actor: CurrentUser,
+    ref: str,
+    window: WindowDep,
+) -> list[CommentRead]:
+    """Oldest first, `limit` at a time. Customers never receive internal notes."""
+    rows = await comments.list_comments(session, actor, ref, window=window)
+    found = paging.page(request, response, window, rows, lambda c: c.id)
     files = await attachments.by_comment(session, actor, [c.id for c in found])
     return [present(c, files.get(c.id)) for c in found]
 

@@ -12,6 +12,7 @@ from ticketdesk.auth.models import User
 from ticketdesk.comments.models import TicketComment
 from ticketdesk.comments.schemas import CommentCreate
 from ticketdesk.errors import Conflict, Forbidden, Invalid, NotFound
+from ticketdesk.paging import Window
 from ticketdesk.tickets import service as tickets
 from ticketdesk.tickets.history import add_activity
 from ticketdesk.tickets.models import Status, Ticket
@@ -149,7 +150,9 @@ async def _refuse_if_newer_reply(
         raise NewerReply(newer)
 
 
-async def list_comments(session: AsyncSession, actor: User, ref: str) -> list[TicketComment]:
+async def list_comments(
+    session: AsyncSession, actor: User, ref: str, *, window: Window = Window()
+) -> list[TicketComment]:
     """Oldest first; customers never receive internal notes."""
     ticket = await tickets.get_ticket(session, actor, ref, with_people=False)
     query = (
@@ -160,7 +163,7 @@ async def list_comments(session: AsyncSession, actor: User, ref: str) -> list[Ti
     )
     if not policy.is_staff(actor):
         query = query.where(TicketComment.is_internal.is_(False))
-    return list(await session.scalars(query))
+    return list(await session.scalars(window.apply(query, TicketComment.id)))
 
 
 async def edit_comment(

@@ -1,8 +1,10 @@
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
+from ticketdesk import paging
 from ticketdesk.auth.dependencies import CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession, WriteSession
+from ticketdesk.paging import WindowDep
 from ticketdesk.sla import service as sla
 from ticketdesk.sla.schemas import (
     AuditRead,
@@ -48,6 +50,16 @@ async def set_business_hours(
 
 
 @router.get("/audit")
-async def audit_trail(session: ReadSession, actor: CurrentUser) -> list[AuditRead]:
-    """Every change of a policy or of the business hours, oldest first."""
-    return [AuditRead.model_validate(row) for row in await sla.audit_trail(session, actor)]
+async def audit_trail(
+    request: Request,
+    response: Response,
+    session: ReadSession,
+    actor: CurrentUser,
+    window: WindowDep,
+) -> list[AuditRead]:
+    """Every change of a policy or of the business hours, oldest first, `limit` at a time."""
+    rows = await sla.audit_trail(session, actor, window=window)
+    return [
+        AuditRead.model_validate(row)
+        for row in paging.page(request, response, window, rows, lambda row: row.id)
+    ]

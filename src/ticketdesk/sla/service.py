@@ -12,6 +12,7 @@ from ticketdesk import clock
 from ticketdesk.auth import policy as access
 from ticketdesk.auth.models import User
 from ticketdesk.errors import Invalid
+from ticketdesk.paging import Window
 from ticketdesk.sla.calendar import BusinessCalendar, CalendarError
 from ticketdesk.sla.models import BusinessHours, SettingsAudit, SLAPolicy
 from ticketdesk.sla.schemas import BusinessHoursIn, PolicyIn, PolicyRead
@@ -203,6 +204,9 @@ def _field_of(error: CalendarError) -> str:
     return "weekly"
 
 
-async def audit_trail(session: AsyncSession, actor: User) -> list[SettingsAudit]:
+async def audit_trail(
+    session: AsyncSession, actor: User, *, window: Window = Window()
+) -> list[SettingsAudit]:
     access.require_super_admin(actor)
-    return list(await session.scalars(select(SettingsAudit).order_by(SettingsAudit.id)))
+    query = window.apply(select(SettingsAudit).order_by(SettingsAudit.id), SettingsAudit.id)
+    return list(await session.scalars(query))

@@ -1,5 +1,3 @@
-from datetime import date
-
 from fastapi import APIRouter
 
 from ticketdesk import clock
@@ -10,6 +8,7 @@ from ticketdesk.db import ReadSession
 from ticketdesk.errors import Invalid
 from ticketdesk.stats import queries
 from ticketdesk.stats.schemas import Dashboard, Overview
+from ticketdesk.validation import IsoDate
 
 # API tokens: figures about tickets are a read of tickets (the role check stays super_admin).
 router = APIRouter(tags=["statistics"], dependencies=[require_scope(Scope.TICKETS_READ)])
@@ -19,8 +18,8 @@ router = APIRouter(tags=["statistics"], dependencies=[require_scope(Scope.TICKET
 async def overview(
     session: ReadSession,
     actor: CurrentUser,
-    start_date: date | None = None,
-    end_date: date | None = None,
+    start_date: IsoDate | None = None,
+    end_date: IsoDate | None = None,
 ) -> Overview:
     """Over the tickets created between the two dates (inclusive, UTC; both optional)."""
     policy.require_super_admin(actor)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketdesk.auth.models import User
+from ticketdesk.paging import Window
 from ticketdesk.sla import breach
 from ticketdesk.tickets.models import (
     Priority,
@@ -66,21 +67,29 @@ def add_activity(
     )
 
 
-async def history_of(session: AsyncSession, ticket: Ticket) -> list[TicketStatusHistory]:
+async def history_of(
+    session: AsyncSession, ticket: Ticket, *, window: Window = Window()
+) -> list[TicketStatusHistory]:
     query = (
         select(TicketStatusHistory)
         .where(TicketStatusHistory.ticket_id == ticket.id)
         .order_by(TicketStatusHistory.id)
     )
-    return list(await session.scalars(query))
+    return list(await session.scalars(window.apply(query, TicketStatusHistory.id)))
 
 
-async def timeline(session: AsyncSession, ticket: Ticket, *, now: datetime) -> list[ActivityRead]:
-    """The recorded activity, with the SLA breaches (derived from the due times) woven in."""
-    query = (
+async def timeline(
+    session: AsyncSession, ticket: Ticket, *, now: datetime, window: Window = Window()
+) -> list[ActivityRead]:
+    """The recorded activity, with the SLA breaches (derived from the due times) woven in.
+
+    With a window, at most `limit + 1` recorded entries (the extra one says more remain); the
+    derived breaches come with the last page."""
+    query = window.apply(
         select(TicketActivity)
         .where(TicketActivity.ticket_id == ticket.id)
-        .order_by(TicketActivity.id)
+        .order_by(TicketActivity.id),
+        TicketActivity.id,
     )
     entries = [
         ActivityRead(
@@ -92,6 +101,8 @@ async def timeline(session: AsyncSession, ticket: Ticket, *, now: datetime) -> l
         )
         for row in await session.scalars(query)
     ]
+    if len(entries) > window.limit:
+        return entries  # not the last page: the caller cuts the extra entry
     entries.extend(_breaches(ticket, now))
     return sorted(entries, key=lambda entry: entry.created_at)
 

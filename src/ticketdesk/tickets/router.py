@@ -1,9 +1,9 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketdesk import clock
+from ticketdesk import clock, paging
 from ticketdesk.attachments import service as attachments
 from ticketdesk.attachments.storage import storage_for
 from ticketdesk.attachments.upload import Uploads
@@ -14,7 +14,8 @@ from ticketdesk.auth.scopes import Scope
 from ticketdesk.custom_fields import service as custom_fields
 from ticketdesk.custom_fields.service import FieldSet
 from ticketdesk.db import ReadSession, WriteSession
-from ticketdesk.tickets import assignment, bulk, status
+from ticketdesk.paging import WindowDep, link
+from ticketdesk.tickets import assignment, bulk, cursor, status, versions
 from ticketdesk.tickets import history as trail
 from ticketdesk.tickets import service as tickets
 from ticketdesk.tickets.schemas import (
@@ -75,10 +76,24 @@ def page_headers(request: Request, response: Response, f: TicketFilters, page: P
     if not page.exact:
         response.headers["X-Total-Count-Exact"] = "false"
     links = []
-    if f.page * f.page_size < page.total or not page.exact:
-        links.append(f'<{request.url.include_query_params(page=f.page + 1)}>; rel="next"')
-    if f.page > 1:
-        links.append(f'<{request.url.include_query_params(page=f.page - 1)}>; rel="prev"')
+    full = len(page.rows) == f.page_size
+    if f.q and f.sort is None:
+        # Ranked by relevance: no keyset to follow, so plain page numbers.
+        if full and (f.page * f.page_size < page.total or not page.exact):
+            links.append(f'<{link(request, page=f.page + 1)}>; rel="next"')
+        if f.page > 1:
+            links.append(f'<{link(request, page=f.page - 1)}>; rel="prev"')
+    elif f.cursor is not None:
+        # Keyset pages: `next` follows the last row for as long as pages come back full.
+        if full:
+            after = cursor.encode(f.sort or tickets.DEFAULT_SORT, page.rows[-1])
+            links.append(f'<{link(request, cursor=after)}>; rel="next"')
+    elif full and (f.page * f.page_size < page.total or not page.exact):
+        # `next` is a keyset cursor after this page's last row: as quick at any depth.
+        after = cursor.encode(f.sort or tickets.DEFAULT_SORT, page.rows[-1])
+        links.append(f'<{link(request, cursor=after, exclude="page")}>; rel="next"')
+    if f.cursor is None and f.page > 1:
+        links.append(f'<{link(request, page=f.page - 1)}>; rel="prev"')
     if links:
         response.headers["Link"] = ", ".join(links)
 
@@ -126,43 +141,99 @@ async def bulk_operation(session: WriteSession, actor: CurrentUser, data: BulkIn
     return await bulk.run_bulk(session, actor, data)
 
 
+IfMatch = Annotated[
+    str | None,
+    Header(description="The ETag of the version you read; 412 if the ticket changed since."),
+]
+
+
+async def versioned(
+    response: Response, session: AsyncSession, ticket: TicketView, actor: User
+) -> TicketRead:
+    response.headers["ETag"] = versions.etag(ticket)
+    return await _present(session, ticket, actor)
+
+
 @router.get("/{ref}")
-async def get_ticket(session: ReadSession, actor: CurrentUser, ref: str) -> TicketRead:
-    """By numeric id or by ticket number (TKT-20250106-0001)."""
-    return await _present(session, await tickets.read_ticket(session, actor, ref), actor)
+async def get_ticket(
+    response: Response, session: ReadSession, actor: CurrentUser, ref: str
+) -> TicketRead:
+    """By numeric id or by ticket number (TKT-20250106-0001). The ETag header names the
+    version: send it back as If-Match with a change."""
+    return await versioned(response, session, await tickets.read_ticket(session, actor, ref), actor)
 
 
 @router.patch("/{ref}")
 async def update_ticket(
-    session: WriteSession, actor: CurrentUser, ref: str, data: TicketUpdate
+    response: Response,
+    session: WriteSession,
+    actor: CurrentUser,
+    ref: str,
+    data: TicketUpdate,
+    if_match: IfMatch = None,
 ) -> TicketRead:
-    return await _present(session, await tickets.update_ticket(session, actor, ref, data), actor)
+    await versions.require_version(session, actor, ref, if_match)
+    ticket = await tickets.update_ticket(session, actor, ref, data)
+    return await versioned(response, session, ticket, actor)
 
 
 @router.post("/{ref}/status")
 async def change_status(
-    session: WriteSession, actor: CurrentUser, ref: str, data: StatusChange
+    response: Response,
+    session: WriteSession,
+    actor: CurrentUser,
+    ref: str,
+    data: StatusChange,
+    if_match: IfMatch = None,
 ) -> TicketRead:
-    return await _present(session, await status.change_status(session, actor, ref, data), actor)
+    await versions.require_version(session, actor, ref, if_match)
+    ticket = await status.change_status(session, actor, ref, data)
+    return await versioned(response, session, ticket, actor)
 
 
 @router.post("/{ref}/assign")
 async def assign_ticket(
-    session: WriteSession, actor: CurrentUser, ref: str, data: AssignIn
+    response: Response,
+    session: WriteSession,
+    actor: CurrentUser,
+    ref: str,
+    data: AssignIn,
+    if_match: IfMatch = None,
 ) -> TicketRead:
+    await versions.require_version(session, actor, ref, if_match)
     ticket = await assignment.assign_ticket(session, actor, ref, data.assigned_to_id, data.note)
-    return await _present(session, ticket, actor)
+    return await versioned(response, session, ticket, actor)
 
 
 @router.get("/{ref}/history")
-async def ticket_history(session: ReadSession, actor: CurrentUser, ref: str) -> list[HistoryRead]:
-    """Status, priority and assignee changes, oldest first (staff only)."""
-    rows = await trail.history_of(session, await tickets.staff_ticket(session, actor, ref))
-    return [HistoryRead.model_validate(row) for row in rows]
+async def ticket_history(
+    request: Request,
+    response: Response,
+    session: ReadSession,
+    actor: CurrentUser,
+    ref: str,
+    window: WindowDep,
+) -> list[HistoryRead]:
+    """Status, priority and assignee changes, oldest first, `limit` at a time (staff only)."""
+    ticket = await tickets.staff_ticket(session, actor, ref)
+    rows = await trail.history_of(session, ticket, window=window)
+    return [
+        HistoryRead.model_validate(row)
+        for row in paging.page(request, response, window, rows, lambda row: row.id)
+    ]
 
 
 @router.get("/{ref}/activity")
-async def ticket_activity(session: ReadSession, actor: CurrentUser, ref: str) -> list[ActivityRead]:
-    """Everything that happened to the ticket, SLA breaches included, oldest first (staff only)."""
+async def ticket_activity(
+    request: Request,
+    response: Response,
+    session: ReadSession,
+    actor: CurrentUser,
+    ref: str,
+    window: WindowDep,
+) -> list[ActivityRead]:
+    """Everything that happened to the ticket, oldest first, `limit` recorded entries at a time;
+    the SLA breaches (derived from the due times) come with the last page (staff only)."""
     ticket = await tickets.staff_ticket(session, actor, ref)
-    return await trail.timeline(session, ticket, now=clock.now())
+    entries = await trail.timeline(session, ticket, now=clock.now(), window=window)
+    return paging.page(request, response, window, entries, lambda entry: entry.id)

@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -10,12 +10,23 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from sqlalchemy.engine import Row
 
 from ticketdesk.custom_fields.service import FieldSet
 from ticketdesk.sla import breach
 from ticketdesk.tickets.models import Category, Priority, Status, Ticket, split_tags
-from ticketdesk.validation import MAX_ID, BodyId, Id, NoNulls, Strict, lower_enum, no_nul, text
+from ticketdesk.validation import (
+    MAX_ID,
+    BodyId,
+    Id,
+    IsoDate,
+    NoNulls,
+    Strict,
+    lower_enum,
+    no_nul,
+    text,
+)
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 50
@@ -61,6 +72,13 @@ class TicketCreate(NoNulls):
     template_id: BodyId | None = None
 
 
+# Fields people send to PATCH that have their own endpoints.
+ELSEWHERE = {
+    "status": "the status changes through POST /api/v1/tickets/{ref}/status",
+    "assigned_to_id": "the assignee changes through POST /api/v1/tickets/{ref}/assign",
+}
+
+
 class TicketUpdate(NoNulls):
     subject: Subject | None = None
     description: Description | None = None
@@ -69,6 +87,15 @@ class TicketUpdate(NoNulls):
     category: CategoryIn | None = None
     # Merged into the ticket's values: keys left out stay, a null removes a value.
     custom_fields: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _point_elsewhere(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for field, message in ELSEWHERE.items():
+                if field in data:
+                    raise PydanticCustomError("extra_forbidden", message)
+        return data
 
 
 class TicketRead(BaseModel):
@@ -160,14 +187,16 @@ class TicketFilters(BaseModel):
         ]
         | None
     ) = None
-    created_from: date | None = None
-    created_to: date | None = None
+    created_from: IsoDate | None = None
+    created_to: IsoDate | None = None
     # breached: either SLA is breached; breaching: breached or due within BREACHING_SOON.
     sla: Annotated[Literal["breached", "breaching"], BeforeValidator(lower_enum)] | None = None
     # None: newest first (-created_at), or by relevance when `q` is given.
     sort: Annotated[SortKey, BeforeValidator(lower_enum)] | None = None
     page: int = Field(default=1, ge=1)
     page_size: int = Field(default=20, ge=1, le=100)
+    # From a `Link: next` header: the page after it, found by key (flat at any depth).
+    cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
 # An ORM Ticket with its people loaded, or a row of service.TICKET_VIEW: the same names.

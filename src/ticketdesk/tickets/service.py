@@ -31,7 +31,7 @@ from ticketdesk.search import matching
 from ticketdesk.sla import breach
 from ticketdesk.sla import service as sla
 from ticketdesk.ticket_templates import service as templates
-from ticketdesk.tickets import numbering
+from ticketdesk.tickets import cursor, numbering
 from ticketdesk.tickets.history import add_activity, add_history
 from ticketdesk.tickets.models import Priority, Status, Ticket, TicketTag
 from ticketdesk.tickets.schemas import TicketCreate, TicketFilters, TicketUpdate
@@ -313,10 +313,14 @@ async def list_tickets(
         return await _search_page(session, filters, conditions, found.hits, count_limit)
     base = select(Ticket.id).where(*conditions)
     total, exact = await _count(session, base, count_limit)
-    offset = (filters.page - 1) * filters.page_size
-    if (exact and offset >= total) or offset > MAX_OFFSET:
-        return Page([], total, exact)
     sort = filters.sort or DEFAULT_SORT
+    if filters.cursor is not None:
+        offset = 0
+        base = base.where(cursor.after(filters.cursor, sort))
+    else:
+        offset = (filters.page - 1) * filters.page_size
+        if (exact and offset >= total) or offset > MAX_OFFSET:
+            return Page([], total, exact)
     # Deferred join: the page's ids come from an index-only scan, deep pages included; only
     # those rows are then read in full, with their people.
     page_ids = _sorted(base, sort).limit(filters.page_size).offset(offset)
