@@ -39,6 +39,7 @@ DATA_TABLES = (
     "events",
     "jobs",
     "checkpoints",
+    "satisfaction_ratings",
     "ticket_activity",
     "ticket_status_history",
     "ticket_comments",
@@ -48,6 +49,8 @@ DATA_TABLES = (
     "settings_audit",
     "throttle_hits",
     "users",
+    "organization_domains",
+    "organizations",
 )
 OFFICE_WEEK = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")} | {
     "sat": [],
@@ -63,6 +66,7 @@ SERIAL_TABLES = (
     "settings_audit",
     "throttle_hits",
     "users",
+    "organizations",
 )
 
 

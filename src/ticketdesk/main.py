@@ -30,6 +30,10 @@ from ticketdesk.errors import Conflict, DomainError, Invalid, Throttled, Unautho
 from ticketdesk.events.router import router as events_router
 from ticketdesk.jobs.router import router as jobs_router
 from ticketdesk.jobs.worker import Worker
+from ticketdesk.organizations.router import router as organizations_router
+from ticketdesk.privacy.router import router as privacy_router
+from ticketdesk.satisfaction.router import pages as satisfaction_pages
+from ticketdesk.satisfaction.router import router as satisfaction_router
 from ticketdesk.sla.router import router as sla_router
 from ticketdesk.stats.router import router as stats_router
 from ticketdesk.tickets.router import router as tickets_router
@@ -180,6 +184,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(organizations_router, prefix=API_PREFIX)
+    app.include_router(satisfaction_router, prefix=API_PREFIX)
+    app.include_router(satisfaction_pages)
+    app.include_router(privacy_router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -5,6 +5,8 @@ from ticketdesk.comments.models import TicketComment
 from ticketdesk.db import Base
 from ticketdesk.events.models import Event
 from ticketdesk.jobs.models import Checkpoint, Job
+from ticketdesk.organizations.models import Organization, OrganizationDomain
+from ticketdesk.satisfaction.models import SatisfactionRating
 from ticketdesk.sla.models import BusinessHours, SettingsAudit, SLAPolicy
 from ticketdesk.tickets.models import (
     Ticket,
@@ -20,7 +22,10 @@ __all__ = [
     "Checkpoint",
     "Event",
     "Job",
+    "Organization",
+    "OrganizationDomain",
     "SLAPolicy",
+    "SatisfactionRating",
     "SettingsAudit",
     "ThrottleHit",
     "Ticket",

@@ -17,7 +17,7 @@ from tests.factories import API, PASSWORD, count_rows, in_db, make_user
 from ticketdesk.auth.models import User
 from ticketdesk.main import create_app
 
-USER_KEYS = {"id", "email", "full_name", "role", "is_active", "created_at"}
+USER_KEYS = {"id", "email", "full_name", "role", "is_active", "organization_id", "created_at"}
 _addresses = itertools.count(1)
 
 

@@ -159,6 +159,7 @@ def test_comment_response_shape(client, people, fake_clock):
         "is_resolution": False,
         "created_at": iso(fake_clock.current),
         "updated_at": iso(fake_clock.current),
+        "merged_from_number": None,
     }
     assert isinstance(body["id"], int)
 

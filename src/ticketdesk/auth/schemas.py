@@ -9,10 +9,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
 )
 
 from ticketdesk.auth.models import Role
-from ticketdesk.validation import NoNulls, Strict, lower_enum, no_nul, text
+from ticketdesk.validation import BodyId, Strict, lower_enum, no_nul, text
 
 # Deliberately lenient: one @, no spaces. Internal addresses like admin@localhost are fine.
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -47,10 +48,19 @@ class UserCreate(Strict):
     role: AnyRole
 
 
-class UserUpdate(NoNulls):
+class UserUpdate(Strict):
     full_name: FullName | None = None
     role: AnyRole | None = None
     is_active: bool | None = None
+    # null takes the user out of their organization.
+    organization_id: BodyId | None = None
+
+    @field_validator("full_name", "role", "is_active", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
 
 
 class LoginIn(Strict):
@@ -72,4 +82,5 @@ class UserRead(BaseModel):
     full_name: str
     role: Role
     is_active: bool
+    organization_id: int | None
     created_at: datetime

@@ -24,6 +24,7 @@ def present(comment: TicketComment) -> CommentRead:
         is_resolution=comment.is_resolution,
         created_at=comment.created_at,
         updated_at=comment.updated_at,
+        merged_from_number=comment.merged_from_number,
     )
 
 

@@ -28,3 +28,5 @@ class CommentRead(BaseModel):
     is_resolution: bool
     created_at: datetime
     updated_at: datetime
+    # Set on comments of a ticket merged into this one (or, on that ticket, its own).
+    merged_from_number: str | None = None

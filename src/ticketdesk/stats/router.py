@@ -8,7 +8,7 @@ from ticketdesk.auth.dependencies import CurrentUser
 from ticketdesk.db import ReadSession
 from ticketdesk.errors import Invalid
 from ticketdesk.stats import queries
-from ticketdesk.stats.schemas import Dashboard, Overview
+from ticketdesk.stats.schemas import AgentStatistics, Dashboard, Overview
 
 router = APIRouter(tags=["statistics"])
 
@@ -25,6 +25,21 @@ async def overview(
     if start_date and end_date and end_date < start_date:
         raise Invalid("end_date is before start_date", field="end_date", location="query")
     return Overview(**await queries.overview(session, start=start_date, end=end_date))
+
+
+@router.get("/tickets/statistics/agents")
+async def agents(
+    session: ReadSession,
+    actor: CurrentUser,
+    start_date: date | None = None,
+    end_date: date | None = None,
+) -> list[AgentStatistics]:
+    """Per staff member, over the tickets created between the two dates assigned to them."""
+    policy.require_super_admin(actor)
+    if start_date and end_date and end_date < start_date:
+        raise Invalid("end_date is before start_date", field="end_date", location="query")
+    rows = await queries.agents(session, start=start_date, end=end_date)
+    return [AgentStatistics(**row) for row in rows]
 
 
 @router.get("/dashboard")

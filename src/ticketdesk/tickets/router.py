@@ -8,7 +8,7 @@ from ticketdesk.auth import policy
 from ticketdesk.auth.dependencies import CurrentUser
 from ticketdesk.auth.models import User
 from ticketdesk.db import ReadSession, WriteSession
-from ticketdesk.tickets import assignment, bulk, status
+from ticketdesk.tickets import assignment, bulk, merge, status
 from ticketdesk.tickets import history as trail
 from ticketdesk.tickets import service as tickets
 from ticketdesk.tickets.schemas import (
@@ -17,6 +17,7 @@ from ticketdesk.tickets.schemas import (
     BulkIn,
     BulkResult,
     HistoryRead,
+    MergeIn,
     StatusChange,
     TicketCreate,
     TicketFilters,
@@ -31,8 +32,12 @@ router = APIRouter(prefix="/tickets", tags=["tickets"])
 Filters = Annotated[TicketFilters, Query()]
 
 
-def present(ticket: TicketView, viewer: User) -> TicketRead:
-    return ticket_read(ticket, staff=policy.is_staff(viewer), now=clock.now())
+def present(ticket: TicketView, viewer: User, hidden: set[int] | None = None) -> TicketRead:
+    """`hidden`: merge targets the viewer may not see (merge.hidden_targets)."""
+    hide = bool(hidden) and ticket.merged_into_id in (hidden or ())
+    return ticket_read(
+        ticket, staff=policy.is_staff(viewer), now=clock.now(), hide_merge_target=hide
+    )
 
 
 async def _list(
@@ -47,7 +52,8 @@ async def _list(
     limit = request.app.state.settings.list_count_limit
     page = await tickets.list_tickets(session, actor, f, mine=mine, count_limit=limit)
     _page_headers(request, response, f, page)
-    return [present(row, actor) for row in page.rows]
+    hidden = await merge.hidden_targets(session, actor, page.rows)
+    return [present(row, actor, hidden) for row in page.rows]
 
 
 def _page_headers(request: Request, response: Response, f: TicketFilters, page: Page) -> None:
@@ -101,7 +107,8 @@ async def bulk_operation(session: WriteSession, actor: CurrentUser, data: BulkIn
 @router.get("/{ref}")
 async def get_ticket(session: ReadSession, actor: CurrentUser, ref: str) -> TicketRead:
     """By numeric id or by ticket number (TKT-20250106-0001)."""
-    return present(await tickets.read_ticket(session, actor, ref), actor)
+    row = await tickets.read_ticket(session, actor, ref)
+    return present(row, actor, await merge.hidden_targets(session, actor, [row]))
 
 
 @router.patch("/{ref}")
@@ -124,6 +131,15 @@ async def assign_ticket(
 ) -> TicketRead:
     ticket = await assignment.assign_ticket(session, actor, ref, data.assigned_to_id, data.note)
     return present(ticket, actor)
+
+
+@router.post("/{ref}/merge")
+async def merge_ticket(
+    session: WriteSession, actor: CurrentUser, ref: str, data: MergeIn
+) -> TicketRead:
+    """Staff: merge this ticket into `into` (an id or a ticket number). This ticket is closed
+    and points at the other; its comments show in the other's conversation. Irreversible."""
+    return present(await merge.merge_ticket(session, actor, ref, data), actor)
 
 
 @router.get("/{ref}/history")
