@@ -33,6 +33,11 @@ async def merge_ticket(session: AsyncSession, actor: User, ref: str, data: Merge
         raise NotFound("the ticket to merge into was not found")
     if target_id == source.id:
         raise Conflict("a ticket cannot be merged into itself")
+    # Refused before any lock when the answer is already known: a reply routed from a merged
+    # ticket to its target locks them the other way round.
+    unlocked = await session.get(Ticket, target_id)
+    assert unlocked is not None
+    await _check_mergeable(session, source, unlocked)
     locked = await session.scalars(
         select(Ticket)
         .where(Ticket.id.in_(sorted((source.id, target_id))))
