@@ -15,6 +15,7 @@ from tests.factories import (
     ticket_row,
 )
 from ticketdesk import clock
+from ticketdesk.events.models import Event
 from ticketdesk.satisfaction import service as satisfaction
 from ticketdesk.satisfaction.models import Rating, SatisfactionRating
 
@@ -52,6 +53,8 @@ def test_offered_on_resolve_changeable_until_closed_seven_days(client, people, f
     assert (changed.json()["rating"], changed.json()["comment"]) == ("bad", None)
     assert changed.json()["created_at"] != changed.json()["updated_at"]
     assert count_rows(client, SatisfactionRating) == 1
+    received = count_rows(client, Event, Event.type == "csat.received", Event.ticket_id == tid)
+    assert received == 2
 
     set_status(client, customer, tid, "closed")
     closed_at = clock.now()

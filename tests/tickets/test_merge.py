@@ -10,6 +10,7 @@ from tests.factories import (
     API,
     count_rows,
     fetch_ticket,
+    in_db,
     make_ticket,
     make_user,
     post_comment,
@@ -20,6 +21,7 @@ from ticketdesk import db
 from ticketdesk.auth.models import User
 from ticketdesk.comments.models import TicketComment
 from ticketdesk.errors import Conflict
+from ticketdesk.events.models import Event
 from ticketdesk.tickets import merge
 from ticketdesk.tickets.models import Ticket
 from ticketdesk.tickets.schemas import MergeIn
@@ -29,6 +31,15 @@ def merge_(client, actor, source, into, **extra):
     return client.post(
         f"{API}/tickets/{source}/merge", json={"into": into, **extra}, headers=actor.headers
     )
+
+
+def rows_where(client, model, *where):
+    from sqlalchemy import select
+
+    async def _rows(session):
+        return list(await session.scalars(select(model).where(*where).order_by(model.id)))
+
+    return in_db(client, _rows)
 
 
 def comments(client, actor, ticket_id):
@@ -86,6 +97,18 @@ def test_merge_closes_the_source_and_shows_its_comments_in_the_target(client, pe
     target_activity = client.get(f"{API}/tickets/{target['id']}/activity", headers=agent.headers)
     assert target_activity.json()[-1]["kind"] == "merged_from"
     assert target_activity.json()[-1]["details"]["ticket_id"] == source["id"]
+    merged_events = rows_where(client, Event, Event.type == "ticket.merged")
+    assert [(e.ticket_id, e.actor_id, e.data) for e in merged_events] == [
+        (
+            source["id"],
+            agent.id,
+            {
+                "merged_into_id": target["id"],
+                "merged_into_number": target["ticket_number"],
+                "note": "Duplicate",
+            },
+        )
+    ]
 
 
 def test_a_closed_ticket_can_be_merged(client, people):

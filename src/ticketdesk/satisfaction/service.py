@@ -8,7 +8,7 @@ import jwt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketdesk import clock
+from ticketdesk import clock, events
 from ticketdesk.auth import policy
 from ticketdesk.auth.models import User
 from ticketdesk.errors import Conflict, Forbidden, NotFound
@@ -68,6 +68,14 @@ async def record(
         session, ticket, author, "satisfaction_rated", now=now,
         rating=data.rating, comment=data.comment,
     )  # fmt: skip
+    await events.record(
+        session,
+        "csat.received",
+        ticket=ticket,
+        actor=author,
+        data={"rating": data.rating, "comment": data.comment, "changed": not created},
+        now=now,
+    )
     await session.flush()
     return _read(ticket, row, now), created
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketdesk import clock
+from ticketdesk import clock, events
 from ticketdesk.auth import policy
 from ticketdesk.auth.models import User
 from ticketdesk.errors import Conflict, NotFound
@@ -67,6 +67,18 @@ async def merge_ticket(session: AsyncSession, actor: User, ref: str, data: Merge
         session, target, actor, "merged_from", now=now,
         ticket_id=source.id, ticket_number=source.ticket_number, note=data.note,
     )  # fmt: skip
+    await events.record(
+        session,
+        "ticket.merged",
+        ticket=source,
+        actor=actor,
+        data={
+            "merged_into_id": target.id,
+            "merged_into_number": target.ticket_number,
+            "note": data.note,
+        },
+        now=now,
+    )
     # The target's conversation now holds the source's comments: its counters say so.
     target.comments_count += source.comments_count
     target.public_comments_count += source.public_comments_count
