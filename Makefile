@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/ticketdesk_test
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate revision test lint test-sqlite test-postgresql bench bench-1m bench-stats clean
+.PHONY: install run migrate revision test lint test-sqlite test-postgresql bench bench-1m bench-stats bench-lifecycle clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -60,6 +60,9 @@ clean:
 # Benchmarks (PostgreSQL on 127.0.0.1:5432): figures, not tests. See the README's performance section.
 bench-stats: install
 	$(BIN)/python -m bench.stats_bench --tickets 1000000
+
+bench-lifecycle: install
+	$(BIN)/python -m bench.lifecycle_bench --tickets 1000000
 
 LOAD_SIZES ?= 10000,100000
 bench: install
