@@ -8,6 +8,7 @@ PYTEST_ARGS ?=
 
 .PHONY: install run migrate revision test lint test-sqlite test-postgresql clean bench-stats bench-attachments bench bench-1m bench-mail bench-features
 .PHONY: bench-logins
+.PHONY: bench-lifecycle
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -72,6 +73,8 @@ bench-stats: install
 
 bench-attachments: install
 	$(BIN)/python -m bench.attachments_bench
+bench-lifecycle: install
+	$(BIN)/python -m bench.lifecycle_bench --tickets 1000000
 
 LOAD_SIZES ?= 10000,100000
 bench: install

@@ -52,6 +52,7 @@ DATA_TABLES = (
     "custom_fields",
     "web_presence",
     "web_sessions",
+    "satisfaction_ratings",
     "ticket_activity",
     "ticket_status_history",
     "ticket_comments",
@@ -65,6 +66,8 @@ DATA_TABLES = (
     "rate_counts",
     "idempotent_requests",
     "users",
+    "organization_domains",
+    "organizations",
 )
 OFFICE_WEEK = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")} | {
     "sat": [],
@@ -89,6 +92,7 @@ SERIAL_TABLES = (
     "throttle_hits",
     "api_tokens",
     "users",
+    "organizations",
 )
 
 

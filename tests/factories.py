@@ -358,3 +358,38 @@ def make_api_token(
     response = client.post(f"{API}/auth/tokens", json=body, headers=owner.headers)
     assert response.status_code == 201, response.text
     return Actor(owner.id, owner.email, owner.role, response.json()["token"])
+
+
+# --- Organizations -----------------------------------------------------------------------------
+
+
+def make_organization(
+    client: TestClient,
+    admin: Actor,
+    *,
+    name: str | None = None,
+    domains: tuple[str, ...] = (),
+    shared_tickets: bool = False,
+) -> dict[str, Any]:
+    """POST /organizations and insist that it worked; the organization."""
+    count = getattr(client, "_organization_count", 0) + 1
+    client._organization_count = count  # type: ignore[attr-defined]
+    body = {
+        "name": name or f"Organization {count}",
+        "domains": list(domains),
+        "shared_tickets": shared_tickets,
+    }
+    response = client.post(f"{API}/organizations", json=body, headers=admin.headers)
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def set_organization(
+    client: TestClient, admin: Actor, user: Actor, organization_id: int | None
+) -> None:
+    """PATCH /users/{id} with the user's organization, and insist that it worked."""
+    response = client.patch(
+        f"{API}/users/{user.id}", json={"organization_id": organization_id}, headers=admin.headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["organization_id"] == organization_id

@@ -38,6 +38,10 @@ from ticketdesk.macros.router import router as macros_router
 from ticketdesk.mail import config as mail_config
 from ticketdesk.mail.router import preferences_router as mail_preferences_router
 from ticketdesk.mail.router import router as mail_router
+from ticketdesk.organizations.router import router as organizations_router
+from ticketdesk.privacy.router import router as privacy_router
+from ticketdesk.satisfaction.router import pages as satisfaction_pages
+from ticketdesk.satisfaction.router import router as satisfaction_router
 from ticketdesk.search.router import router as search_router
 from ticketdesk.sla.router import router as sla_router
 from ticketdesk.stats.router import router as stats_router
@@ -217,15 +221,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Agent productivity: macros, ticket templates, auto-assignment rules, custom fields.
     productivity = (macros_router, ticket_templates_router, assignment_rules_router)
-    for router in (*routers, *productivity, custom_fields_router):
+    # Customers: organizations, satisfaction, data protection.
+    customers = (organizations_router, satisfaction_router, privacy_router)
+    for router in (*routers, *productivity, custom_fields_router, *customers):
         app.include_router(router, prefix=API_PREFIX, responses=openapi.ERROR_RESPONSES)
     app.include_router(health.router)
+    app.include_router(satisfaction_pages)
     if settings.metrics:
         app.include_router(health.metrics_router)
     app.openapi = openapi.documented(app)  # type: ignore[method-assign]
     app.add_middleware(MultipartUploads, settings=settings)
     web.install(app)
     app.add_middleware(Idempotency)
+
     app.add_middleware(StripTrailingSlash)
     app.add_middleware(
         http.Edge,

@@ -16,6 +16,8 @@ from ticketdesk.mail.models import (
     NotificationPreference,
     OutboundEmail,
 )
+from ticketdesk.organizations.models import Organization, OrganizationDomain
+from ticketdesk.satisfaction.models import SatisfactionRating
 from ticketdesk.sla.models import BusinessHours, SettingsAudit, SLAPolicy
 from ticketdesk.ticket_templates.models import TicketTemplate
 from ticketdesk.tickets.models import (
@@ -43,11 +45,14 @@ __all__ = [
     "Macro",
     "MailSuppression",
     "NotificationPreference",
+    "Organization",
+    "OrganizationDomain",
     "OutboundEmail",
     "PasswordResetToken",
     "Presence",
     "RateCount",
     "SLAPolicy",
+    "SatisfactionRating",
     "SettingsAudit",
     "ThrottleHit",
     "Ticket",

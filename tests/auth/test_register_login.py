@@ -17,7 +17,16 @@ from tests.factories import API, PASSWORD, count_rows, in_db, make_user
 from ticketdesk.auth.models import User
 from ticketdesk.main import create_app
 
-USER_KEYS = {"id", "email", "full_name", "role", "is_active", "available", "created_at"}
+USER_KEYS = {
+    "id",
+    "email",
+    "full_name",
+    "role",
+    "is_active",
+    "available",
+    "organization_id",
+    "created_at",
+}
 _addresses = itertools.count(1)
 
 

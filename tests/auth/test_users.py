@@ -19,7 +19,16 @@ from tests.factories import (
 )
 from ticketdesk.auth.models import User
 
-USER_KEYS = {"id", "email", "full_name", "role", "is_active", "available", "created_at"}
+USER_KEYS = {
+    "id",
+    "email",
+    "full_name",
+    "role",
+    "is_active",
+    "available",
+    "organization_id",
+    "created_at",
+}
 USERS = f"{API}/users"
 ROLES = ["individual", "enterprise", "sub_user", "agent", "super_admin"]
 _addresses = itertools.count(1)

@@ -160,6 +160,7 @@ def test_comment_response_shape(client, people, fake_clock):
         "created_at": iso(fake_clock.current),
         "updated_at": iso(fake_clock.current),
         "attachments": [],
+        "merged_from_number": None,
     }
     assert isinstance(body["id"], int)
 

@@ -49,6 +49,7 @@ def empty(**changes):
         "average_first_response_time": None,
         "sla_first_response_compliance": None,
         "sla_resolution_compliance": None,
+        "satisfaction": {"good": 0, "bad": 0, "score": None},
     }
     return {**result, **changes}
 

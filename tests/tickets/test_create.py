@@ -54,6 +54,10 @@ TICKET_KEYS = {
     "resolution_due_at",
     "sla_first_response_breached",
     "sla_resolution_breached",
+    "organization_id",
+    "is_merged",
+    "merged_into_id",
+    "merged_into_number",
 }
 PRIORITIES = ["urgent", "high", "medium", "low"]
 CATEGORIES = [

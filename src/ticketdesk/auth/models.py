@@ -1,10 +1,11 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, true
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, false, func, select, true
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from ticketdesk.db import Base, UTCDateTime
+from ticketdesk.organizations.models import Organization
 
 
 class Role(StrEnum):
@@ -45,6 +46,23 @@ class User(Base):
     available: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL"), index=True
+    )
+    # Set once the account was anonymized (irreversible).
+    anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Read with every user (a primary-key lookup), so that the visibility rule, which needs
+    # it, never has to load the organization itself.
+    organization_shares_tickets: Mapped[bool] = column_property(
+        func.coalesce(
+            select(Organization.shared_tickets)
+            .where(Organization.id == organization_id)
+            .correlate_except(Organization)
+            .scalar_subquery(),
+            false(),
+        ),
+        expire_on_flush=False,
+    )
 
 
 class ThrottleHit(Base):

@@ -1,6 +1,6 @@
 """Who may see or do what. Visibility is a WHERE clause; actions are small predicates."""
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, or_, select
 
 from ticketdesk.auth.models import STAFF_ROLES, Role, User
 from ticketdesk.errors import Forbidden
@@ -16,15 +16,31 @@ def is_staff(user: User) -> bool:
 
 
 def visible_tickets(actor: User) -> Select[Ticket]:
-    """Customers see their own tickets, except the staff-only ones; staff see all."""
+    """Staff see all tickets. Customers see their own and, within their organization, its
+    tickets when it shares them or when they are its `enterprise` manager; never the
+    staff-only ones."""
     return select(Ticket).where(*ticket_visibility(actor))
 
 
 def ticket_visibility(actor: User) -> list[ColumnElement[bool]]:
-    """The WHERE clause of `visible_tickets`, for queries that select other columns."""
+    """The WHERE clause of `visible_tickets`, for queries that select other columns.
+
+    A ticket belongs to the organization its requester had when it was filed (the ticket's
+    own `organization_id`, indexed), so the rule needs no join over users.
+    """
     if is_staff(actor):
         return []
-    return [Ticket.user_id == actor.id, Ticket.is_internal.is_(False)]
+    own = Ticket.user_id == actor.id
+    if sees_organization_tickets(actor):
+        own = or_(own, Ticket.organization_id == actor.organization_id)
+    return [own, Ticket.is_internal.is_(False)]
+
+
+def sees_organization_tickets(actor: User) -> bool:
+    """Members of a sharing organization see its tickets; its `enterprise` managers always."""
+    if actor.organization_id is None or is_staff(actor):
+        return False
+    return actor.role == Role.ENTERPRISE or bool(actor.organization_shares_tickets)
 
 
 def require_staff(actor: User) -> None:

@@ -9,11 +9,12 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
 )
 
 from ticketdesk.auth.models import Role
 from ticketdesk.auth.scopes import Scope
-from ticketdesk.validation import NoNulls, Strict, lower_enum, no_nul, text
+from ticketdesk.validation import BodyId, NoNulls, Strict, lower_enum, no_nul, text
 
 # Deliberately lenient: one @, no spaces. Internal addresses like admin@localhost are fine.
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -48,10 +49,19 @@ class UserCreate(Strict):
     role: AnyRole
 
 
-class UserUpdate(NoNulls):
+class UserUpdate(Strict):
     full_name: FullName | None = None
     role: AnyRole | None = None
     is_active: bool | None = None
+    # null takes the user out of their organization.
+    organization_id: BodyId | None = None
+
+    @field_validator("full_name", "role", "is_active", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
 
 
 class AvailabilityIn(NoNulls):
@@ -86,6 +96,7 @@ class UserRead(BaseModel):
     role: Role
     is_active: bool
     available: bool
+    organization_id: int | None
     created_at: datetime
 
 

@@ -14,6 +14,7 @@ from ticketdesk.auth.models import STAFF_ROLES, Role, User
 from ticketdesk.auth.schemas import UserCreate, UserUpdate
 from ticketdesk.db import Database
 from ticketdesk.errors import Conflict, Invalid, NotFound, Throttled, Unauthorized
+from ticketdesk.organizations import service as orgs
 from ticketdesk.paging import Window
 
 
@@ -30,6 +31,8 @@ async def create_user(
 
     Pass `password_hash` (hashed before the transaction began); a plain `password` is hashed
     here, inside the caller's transaction, which holds its lock for the hash's duration.
+
+    A customer whose address is at one of an organization's domains joins it.
     """
     email = email.lower()
     if password_hash is None:
@@ -48,6 +51,11 @@ async def create_user(
         created_at=now,
         updated_at=now,
     )
+    organization = None
+    if role not in STAFF_ROLES:
+        organization = await orgs.organization_for_email(session, email)
+    user.organization_id = organization.id if organization else None
+    user.organization_shares_tickets = organization.shared_tickets if organization else False
     session.add(user)
     try:
         async with session.begin_nested():
@@ -225,6 +233,8 @@ async def list_users(
 
 
 async def update_user(session: AsyncSession, actor: User, user_id: int, data: UserUpdate) -> User:
+    """A change of organization applies to tickets filed afterwards: each existing ticket
+    stays with the organization it was filed under (README, "Organizations")."""
     policy.require_super_admin(actor)
     user = await session.get(User, user_id)
     if user is None:
@@ -234,8 +244,12 @@ async def update_user(session: AsyncSession, actor: User, user_id: int, data: Us
     demoting = changes.get("role") not in (None, Role.SUPER_ADMIN)
     if user.role == Role.SUPER_ADMIN and user.is_active and (deactivating or demoting):
         await _keep_an_administrator(session, user)
+    if user.anonymized_at is not None and changes.get("is_active"):
+        raise Conflict("an anonymized account cannot be reactivated")
+    if changes.get("organization_id") is not None:
+        await orgs.require_organization(session, changes["organization_id"])
     for field, value in changes.items():
-        if value is None:
+        if value is None and field != "organization_id":
             continue
         setattr(user, field, value)
     user.updated_at = clock.now()

@@ -37,6 +37,7 @@ def present(comment: TicketComment, files: list[Attachment] | None = None) -> Co
         created_at=comment.created_at,
         updated_at=comment.updated_at,
         attachments=[attachment_read(row) for row in files or []],
+        merged_from_number=comment.merged_from_number,
     )
 
 

@@ -32,3 +32,5 @@ class CommentRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     attachments: list[AttachmentRead] = Field(default_factory=list)
+    # Set on comments of a ticket merged into this one (or, on that ticket, its own).
+    merged_from_number: str | None = None

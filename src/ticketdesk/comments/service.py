@@ -13,6 +13,7 @@ from ticketdesk.comments.models import TicketComment
 from ticketdesk.comments.schemas import CommentCreate
 from ticketdesk.errors import Conflict, Forbidden, Invalid, NotFound
 from ticketdesk.paging import Window
+from ticketdesk.tickets import merge
 from ticketdesk.tickets import service as tickets
 from ticketdesk.tickets.history import add_activity
 from ticketdesk.tickets.models import Status, Ticket
@@ -45,6 +46,7 @@ async def insert_comment(
         updated_at=now,
     )
     comment.author = author
+    comment.merged_from_number = None  # comments only ever go to tickets not merged away
     session.add(comment)
     ticket.comments_count += 1
     if not is_internal:
@@ -93,8 +95,17 @@ def status_after_comment(
 async def add_comment(
     session: AsyncSession, actor: User, ref: str, data: CommentCreate
 ) -> TicketComment:
-    """The comment and every status change it causes are written together, or not at all."""
-    ticket = await tickets.get_ticket(session, actor, ref, for_update=True, with_people=False)
+    """The comment and every status change it causes are written together, or not at all.
+
+    A comment to a merged ticket goes to the ticket it was merged into, when the author may
+    see that one; otherwise it is refused (409) and a new ticket is the way to go on.
+    """
+    found = await tickets.get_ticket(session, actor, ref, for_update=True, with_people=False)
+    ticket = await merge.resolve_target(session, actor, found)
+    if ticket is None:
+        raise Conflict(
+            f"{found.ticket_number} was merged into another ticket; please open a new ticket"
+        )
     staff = policy.is_staff(actor)
     if not staff and (data.is_internal or data.is_resolution):
         raise Forbidden("only support staff may write internal notes or resolutions")
@@ -153,11 +164,12 @@ async def _refuse_if_newer_reply(
 async def list_comments(
     session: AsyncSession, actor: User, ref: str, *, window: Window = Window()
 ) -> list[TicketComment]:
-    """Oldest first; customers never receive internal notes."""
+    """Oldest first, with the comments of tickets merged into this one; customers never
+    receive internal notes."""
     ticket = await tickets.get_ticket(session, actor, ref, with_people=False)
     query = (
         select(TicketComment)
-        .where(TicketComment.ticket_id == ticket.id)
+        .where(TicketComment.ticket_id.in_(await merge.conversation_ids(session, ticket.id)))
         .options(joinedload(TicketComment.author))
         .order_by(TicketComment.id)
     )

@@ -17,6 +17,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketdesk import clock
+from ticketdesk.auth.models import STAFF_ROLES, User
+from ticketdesk.satisfaction.models import Rating, SatisfactionRating
 from ticketdesk.sla import breach
 from ticketdesk.tickets.models import Category, Priority, Status, Ticket
 
@@ -68,7 +70,87 @@ async def overview(
         "average_first_response_time": _round(row["avg_first_response"]),
         "sla_first_response_compliance": _percent(row["first_met"], row["first_due"]),
         "sla_resolution_compliance": _percent(row["resolution_met"], row["resolution_due"]),
+        "satisfaction": await satisfaction(session, start=start, end=end),
     }
+
+
+async def satisfaction(
+    session: AsyncSession, *, start: date | None, end: date | None
+) -> dict[str, Any]:
+    """Good and bad ratings of the tickets created in [start, end], and the score."""
+    r = SatisfactionRating
+    query = select(
+        _count(r.rating == Rating.GOOD).label("good"), _count(r.rating == Rating.BAD).label("bad")
+    )
+    low, high = clock.day_range(start, end)
+    if low is not None or high is not None:
+        query = query.join(Ticket, Ticket.id == r.ticket_id)
+    if low is not None:
+        query = query.where(Ticket.created_at >= _inline(low))
+    if high is not None:
+        query = query.where(Ticket.created_at < _inline(high))
+    row = (await session.execute(query)).one()
+    good, bad = row.good or 0, row.bad or 0
+    return {"good": good, "bad": bad, "score": _percent(good, good + bad)}
+
+
+async def agents(
+    session: AsyncSession, *, start: date | None, end: date | None
+) -> list[dict[str, Any]]:
+    """Per staff member, over the tickets created in [start, end] assigned to them: how many,
+    how many resolved, the average first response and resolution times (hours), and the
+    satisfaction score. One grouped pass over the tickets, joined with the ratings.
+
+    Merged tickets count as assigned but not as resolved: merging is not solving.
+    """
+    query = agents_query(session.get_bind().dialect.name, start=start, end=end)
+    return [
+        {
+            "agent_id": row.agent_id,
+            "name": row.name,
+            "assigned": row.assigned or 0,
+            "resolved": row.resolved or 0,
+            "average_first_response_time": _round(row.avg_first_response),
+            "average_resolution_time": _round(row.avg_resolution),
+            "satisfaction_score": _percent(row.good, (row.good or 0) + (row.bad or 0)),
+        }
+        for row in await session.execute(query)
+    ]
+
+
+def agents_query(dialect: str, *, start: date | None, end: date | None) -> Select[Any]:
+    t, r = Ticket, SatisfactionRating
+    solved = and_(t.resolved_at.is_not(None), t.merged_into_id.is_(None))
+    per_agent = (
+        select(
+            t.assigned_to_id.label("agent_id"),
+            func.count().label("assigned"),
+            _count(solved).label("resolved"),
+            func.avg(_hours(dialect, t.created_at, t.first_response_at)).label(
+                "avg_first_response"
+            ),
+            func.avg(
+                case((solved, _hours(dialect, t.created_at, t.resolved_at)), else_=None)
+            ).label("avg_resolution"),
+            _count(r.rating == Rating.GOOD).label("good"),
+            _count(r.rating == Rating.BAD).label("bad"),
+        )
+        .outerjoin(r, r.ticket_id == t.id)
+        .where(t.assigned_to_id.is_not(None))
+        .group_by(t.assigned_to_id)
+    )
+    low, high = clock.day_range(start, end)
+    if low is not None:
+        per_agent = per_agent.where(t.created_at >= _inline(low))
+    if high is not None:
+        per_agent = per_agent.where(t.created_at < _inline(high))
+    figures = per_agent.subquery()
+    return (
+        select(User.id.label("agent_id"), User.full_name.label("name"), figures)
+        .outerjoin(figures, figures.c.agent_id == User.id)
+        .where(User.role.in_(STAFF_ROLES))
+        .order_by(User.id)
+    )
 
 
 def overview_query(dialect: str, *, start: date | None, end: date | None) -> Select[Any]:

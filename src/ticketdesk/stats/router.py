@@ -7,7 +7,7 @@ from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession
 from ticketdesk.errors import Invalid
 from ticketdesk.stats import queries
-from ticketdesk.stats.schemas import Dashboard, Overview
+from ticketdesk.stats.schemas import AgentStatistics, Dashboard, Overview
 from ticketdesk.validation import IsoDate
 
 # API tokens: figures about tickets are a read of tickets (the role check stays super_admin).
@@ -26,6 +26,21 @@ async def overview(
     if start_date and end_date and end_date < start_date:
         raise Invalid("end_date is before start_date", field="end_date", location="query")
     return Overview(**await queries.overview(session, start=start_date, end=end_date))
+
+
+@router.get("/tickets/statistics/agents")
+async def agents(
+    session: ReadSession,
+    actor: CurrentUser,
+    start_date: IsoDate | None = None,
+    end_date: IsoDate | None = None,
+) -> list[AgentStatistics]:
+    """Per staff member, over the tickets created between the two dates assigned to them."""
+    policy.require_super_admin(actor)
+    if start_date and end_date and end_date < start_date:
+        raise Invalid("end_date is before start_date", field="end_date", location="query")
+    rows = await queries.agents(session, start=start_date, end=end_date)
+    return [AgentStatistics(**row) for row in rows]
 
 
 @router.get("/dashboard")

@@ -1,5 +1,7 @@
 from pydantic import BaseModel
 
+from ticketdesk.satisfaction.schemas import Satisfaction
+
 
 class StatusCounts(BaseModel):
     open_tickets: int
@@ -20,6 +22,19 @@ class Overview(StatusCounts):
     average_first_response_time: float | None
     sla_first_response_compliance: float | None
     sla_resolution_compliance: float | None
+    satisfaction: Satisfaction
+
+
+class AgentStatistics(BaseModel):
+    """One staff member's tickets (those assigned to them); hours; percent."""
+
+    agent_id: int
+    name: str
+    assigned: int
+    resolved: int
+    average_first_response_time: float | None
+    average_resolution_time: float | None
+    satisfaction_score: float | None
 
 
 class Dashboard(StatusCounts):

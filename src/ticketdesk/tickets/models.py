@@ -101,6 +101,8 @@ class Ticket(Base):
             "id",
             **UNSOLVED_WHERE,
         ),
+        Index("ix_tickets_organization_id_created_at", "organization_id", "created_at", "id"),
+        Index("ix_tickets_merged_into_id", "merged_into_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -140,6 +142,15 @@ class Ticket(Base):
     sla_breaches_recorded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The requester's organization when the ticket was filed: who shares it is decided by
+    # this column, never by a join over users (see auth/policy.py).
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL")
+    )
+    # Set when the ticket was merged into another; the number is kept beside the id because
+    # numbers never change and every view shows it.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    merged_into_number: Mapped[str | None] = mapped_column(String(32))
 
     creator: Mapped[User] = relationship(foreign_keys=[user_id], lazy="raise")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id], lazy="raise")

@@ -15,7 +15,7 @@ from ticketdesk.custom_fields import service as custom_fields
 from ticketdesk.custom_fields.service import FieldSet
 from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.paging import WindowDep, link
-from ticketdesk.tickets import assignment, bulk, cursor, status, versions
+from ticketdesk.tickets import assignment, bulk, cursor, merge, status, versions
 from ticketdesk.tickets import history as trail
 from ticketdesk.tickets import service as tickets
 from ticketdesk.tickets.schemas import (
@@ -24,6 +24,7 @@ from ticketdesk.tickets.schemas import (
     BulkIn,
     BulkResult,
     HistoryRead,
+    MergeIn,
     StatusChange,
     TicketCreate,
     TicketFilters,
@@ -42,12 +43,24 @@ router = APIRouter(
 Filters = Annotated[TicketFilters, Query()]
 
 
-def present(ticket: TicketView, viewer: User, fields: FieldSet) -> TicketRead:
-    return ticket_read(ticket, staff=policy.is_staff(viewer), now=clock.now(), fields=fields)
+def present(
+    ticket: TicketView, viewer: User, fields: FieldSet, hidden: set[int] | None = None
+) -> TicketRead:
+    """`fields`: the custom field definitions; `hidden`: merge targets the viewer may not see
+    (merge.hidden_targets)."""
+    hide = bool(hidden) and ticket.merged_into_id in (hidden or ())
+    return ticket_read(
+        ticket,
+        staff=policy.is_staff(viewer),
+        now=clock.now(),
+        fields=fields,
+        hide_merge_target=hide,
+    )
 
 
 async def _present(session: AsyncSession, ticket: TicketView, viewer: User) -> TicketRead:
-    return present(ticket, viewer, await custom_fields.field_set(session))
+    fields = await custom_fields.field_set(session)
+    return present(ticket, viewer, fields, await merge.hidden_targets(session, viewer, [ticket]))
 
 
 async def _list(
@@ -66,7 +79,8 @@ async def _list(
     )
     page_headers(request, response, f, page)
     fields = await custom_fields.field_set(session)
-    return [present(row, actor, fields) for row in page.rows]
+    hidden = await merge.hidden_targets(session, actor, page.rows)
+    return [present(row, actor, fields, hidden) for row in page.rows]
 
 
 def page_headers(request: Request, response: Response, f: TicketFilters, page: Page) -> None:
@@ -203,6 +217,15 @@ async def assign_ticket(
     await versions.require_version(session, actor, ref, if_match)
     ticket = await assignment.assign_ticket(session, actor, ref, data.assigned_to_id, data.note)
     return await versioned(response, session, ticket, actor)
+
+
+@router.post("/{ref}/merge")
+async def merge_ticket(
+    session: WriteSession, actor: CurrentUser, ref: str, data: MergeIn
+) -> TicketRead:
+    """Staff: merge this ticket into `into` (an id or a ticket number). This ticket is closed
+    and points at the other; its comments show in the other's conversation. Irreversible."""
+    return await _present(session, await merge.merge_ticket(session, actor, ref, data), actor)
 
 
 @router.get("/{ref}/history")

@@ -128,6 +128,12 @@ class TicketRead(BaseModel):
     resolution_due_at: datetime | None
     sla_first_response_breached: bool
     sla_resolution_breached: bool
+    organization_id: int | None
+    # A merged ticket is closed and points at the ticket it went into; a customer who may
+    # not see that ticket sees `is_merged` but neither its id nor its number.
+    is_merged: bool
+    merged_into_id: int | None
+    merged_into_number: str | None
 
 
 def _split_statuses(value: object) -> object:
@@ -173,6 +179,9 @@ class TicketFilters(BaseModel):
         int | Literal["me", "none"] | None, BeforeValidator(_assignee_filter)
     ] = None
     user_id: Id | None = None
+    organization_id: Id | None = None
+    # `organization`: only the tickets of the caller's organization (customers).
+    scope: Annotated[Literal["organization"], BeforeValidator(lower_enum)] | None = None
     tag: (
         Annotated[
             str,
@@ -204,7 +213,12 @@ TicketView = Ticket | Row[Any]
 
 
 def ticket_read(
-    ticket: TicketView, *, staff: bool, now: datetime, fields: FieldSet | None = None
+    ticket: TicketView,
+    *,
+    staff: bool,
+    now: datetime,
+    fields: FieldSet | None = None,
+    hide_merge_target: bool = False,
 ) -> TicketRead:
     """The ticket as the viewer may see it: customers count public comments only, and see
     the custom fields marked for them (`fields`: the live definitions; None shows none).
@@ -243,6 +257,10 @@ def ticket_read(
         sla_resolution_breached=breach.resolution_breached(
             ticket.resolution_due_at, ticket.resolved_at, ticket.sla_paused_at, now
         ),
+        organization_id=ticket.organization_id,
+        is_merged=ticket.merged_into_id is not None,
+        merged_into_id=None if hide_merge_target else ticket.merged_into_id,
+        merged_into_number=None if hide_merge_target else ticket.merged_into_number,
     )
 
 
@@ -253,6 +271,12 @@ class StatusChange(NoNulls):
     status: StatusIn
     note: Note | None = None
     is_resolution: bool = False
+
+
+class MergeIn(Strict):
+    # The ticket to merge into: its id (a number) or its ticket number.
+    into: BodyId | Annotated[str, text(32), AfterValidator(no_nul)]
+    note: Note | None = None
 
 
 class AssignIn(Strict):

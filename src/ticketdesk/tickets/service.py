@@ -13,6 +13,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    false,
     func,
     select,
 )
@@ -97,6 +98,7 @@ async def create_ticket(
         sla_paused_business_seconds=0,
         created_at=now,
         updated_at=now,
+        organization_id=owner.organization_id,
     )
     await sla.set_due_times(session, ticket)
     # The number comes last: its counter row stays locked until the commit, so everything
@@ -137,7 +139,7 @@ def _add_tag_rows(session: AsyncSession, ticket: Ticket, tags: list[str]) -> Non
     session.add_all(TicketTag(ticket_id=ticket.id, tag=tag) for tag in tags)
 
 
-def _by_ref(ref: str) -> ColumnElement[bool]:
+def by_ref(ref: str) -> ColumnElement[bool]:
     """By numeric id or ticket number; anything else names no ticket."""
     if ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID:
         return Ticket.id == int(ref)
@@ -158,7 +160,7 @@ async def get_ticket(
 
     `with_people` loads the creator and the assignee, which the ticket's representation shows.
     """
-    query = policy.visible_tickets(actor).where(_by_ref(ref))
+    query = policy.visible_tickets(actor).where(by_ref(ref))
     if with_people:
         query = query.options(*WITH_PEOPLE)
     if for_update:
@@ -171,7 +173,7 @@ async def get_ticket(
 
 async def read_ticket(session: AsyncSession, actor: User, ref: str) -> Row[Any]:
     """The ticket with its people's names, for reading only (a row, not an ORM object)."""
-    query = TICKET_VIEW.where(_by_ref(ref), *policy.ticket_visibility(actor))
+    query = TICKET_VIEW.where(by_ref(ref), *policy.ticket_visibility(actor))
     row = cast("Row[Any] | None", (await session.execute(query)).first())
     if row is None:
         raise NotFound("ticket not found")
@@ -448,6 +450,11 @@ def _conditions(actor: User, f: TicketFilters, *, now: datetime) -> list[ColumnE
         conditions.append(Ticket.assigned_to_id == f.assigned_to_id)
     if f.user_id is not None:
         conditions.append(Ticket.user_id == f.user_id)
+    if f.organization_id is not None:
+        conditions.append(Ticket.organization_id == f.organization_id)
+    if f.scope == "organization":
+        mine = actor.organization_id
+        conditions.append(Ticket.organization_id == mine if mine is not None else false())
     if f.tag:
         tagged = select(TicketTag.ticket_id).where(TicketTag.tag == f.tag)
         conditions.append(Ticket.id.in_(tagged))

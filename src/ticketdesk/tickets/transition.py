@@ -34,6 +34,11 @@ async def apply_status(
     the same history row.
     """
     current = ticket.status
+    if ticket.merged_into_id is not None:
+        raise Conflict(
+            f"{ticket.ticket_number} was merged into {ticket.merged_into_number}; "
+            "its status no longer changes"
+        )
     if not workflow.is_allowed(current, target):
         raise Conflict(not_allowed_message(current, target))
     ticket.resolved_at, ticket.closed_at = workflow.stamps(

@@ -1,0 +1,59 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.scopes import Scope
+from ticketdesk.db import ReadSession, WriteSession
+from ticketdesk.organizations import service as organizations
+from ticketdesk.organizations.schemas import (
+    OrganizationCreate,
+    OrganizationRead,
+    OrganizationUpdate,
+)
+from ticketdesk.validation import MAX_ID
+
+router = APIRouter(
+    prefix="/organizations", tags=["organizations"], dependencies=[require_scope(Scope.ADMIN)]
+)
+OrganizationId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+@router.post("", status_code=201)
+async def create_organization(
+    session: WriteSession, actor: CurrentUser, data: OrganizationCreate
+) -> OrganizationRead:
+    """New customers whose e-mail domain is one of `domains` join it."""
+    return await organizations.create_organization(session, actor, data)
+
+
+@router.get("")
+async def list_organizations(session: ReadSession, actor: CurrentUser) -> list[OrganizationRead]:
+    return await organizations.list_organizations(session, actor)
+
+
+@router.get("/{organization_id}")
+async def get_organization(
+    session: ReadSession, actor: CurrentUser, organization_id: OrganizationId
+) -> OrganizationRead:
+    return await organizations.get_organization(session, actor, organization_id)
+
+
+@router.patch("/{organization_id}")
+async def update_organization(
+    session: WriteSession,
+    actor: CurrentUser,
+    organization_id: OrganizationId,
+    data: OrganizationUpdate,
+) -> OrganizationRead:
+    """`domains`, when given, replaces the whole list."""
+    return await organizations.update_organization(session, actor, organization_id, data)
+
+
+@router.delete("/{organization_id}", status_code=204)
+async def delete_organization(
+    session: WriteSession, actor: CurrentUser, organization_id: OrganizationId
+) -> Response:
+    """Its members leave it and its tickets stop being shared; no ticket or user is deleted."""
+    await organizations.delete_organization(session, actor, organization_id)
+    return Response(status_code=204)
