@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/ticketdesk_test
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate revision test lint test-sqlite test-postgresql bench bench-1m bench-stats clean
+.PHONY: install run migrate revision test lint test-sqlite test-postgresql bench bench-1m bench-stats bench-webhooks clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -64,6 +64,11 @@ bench-stats: install
 LOAD_SIZES ?= 10000,100000
 bench: install
 	$(BIN)/python -m bench.load --sizes $(LOAD_SIZES) --seconds 20 --concurrency 16 --workers 2
+	$(MAKE) bench-webhooks
+
+# 3 webhooks subscribed to everything, under create/comment load: the delivery backlog's drain.
+bench-webhooks: install
+	$(BIN)/python -m bench.webhooks_bench --seconds 20 --concurrency 16
 
 bench-1m: install
 	$(BIN)/python -m bench.load --sizes 1000000 --seconds 20 --concurrency 16 --workers 2

@@ -36,6 +36,8 @@ TEST_SECRET = "test-signing-key-that-is-long-enough-for-hs256"
 
 # Children first, so that deleting never trips a foreign key.
 DATA_TABLES = (
+    "webhook_deliveries",
+    "webhooks",
     "events",
     "jobs",
     "checkpoints",
@@ -55,6 +57,8 @@ OFFICE_WEEK = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu",
     "sun": [],
 }
 SERIAL_TABLES = (
+    "webhook_deliveries",
+    "webhooks",
     "events",
     "jobs",
     "ticket_activity",

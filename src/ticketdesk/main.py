@@ -33,6 +33,7 @@ from ticketdesk.jobs.worker import Worker
 from ticketdesk.sla.router import router as sla_router
 from ticketdesk.stats.router import router as stats_router
 from ticketdesk.tickets.router import router as tickets_router
+from ticketdesk.webhooks.router import router as webhooks_router
 
 API_PREFIX = "/api/v1"
 
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         comments_router,
         events_router,
         jobs_router,
+        webhooks_router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

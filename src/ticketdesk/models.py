@@ -13,6 +13,7 @@ from ticketdesk.tickets.models import (
     TicketStatusHistory,
     TicketTag,
 )
+from ticketdesk.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
     "ApiToken",
@@ -31,4 +32,6 @@ __all__ = [
     "TicketStatusHistory",
     "TicketTag",
     "User",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -3,4 +3,5 @@
 import ticketdesk.events.jobs
 import ticketdesk.jobs.maintenance
 import ticketdesk.sla.jobs
-import ticketdesk.tickets.jobs  # noqa: F401
+import ticketdesk.tickets.jobs
+import ticketdesk.webhooks.jobs  # noqa: F401
