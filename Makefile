@@ -9,6 +9,7 @@ PYTEST_ARGS ?=
 .PHONY: install run migrate revision test lint test-sqlite test-postgresql clean bench-stats bench-attachments bench bench-1m bench-mail bench-features
 .PHONY: bench-logins
 .PHONY: bench-lifecycle
+.PHONY: bench-webhooks
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -79,6 +80,11 @@ bench-lifecycle: install
 LOAD_SIZES ?= 10000,100000
 bench: install
 	$(BIN)/python -m bench.load --sizes $(LOAD_SIZES) --seconds 20 --concurrency 16 --workers 2
+	$(MAKE) bench-webhooks
+
+# 3 webhooks subscribed to everything, under create/comment load: the delivery backlog's drain.
+bench-webhooks: install
+	$(BIN)/python -m bench.webhooks_bench --seconds 20 --concurrency 16
 
 bench-logins: install
 	$(BIN)/python -m bench.login_bench --seconds 10

@@ -115,6 +115,29 @@ class Settings(BaseSettings):
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().absolute()
 
+    # Webhooks (INTEGRATIONS.md): retry waits after each failed attempt, in seconds.
+    webhook_retry_seconds: str = "5,300,1800,7200,18000,36000"
+    webhook_timeout_seconds: float = 10.0
+    # true: URLs on loopback, private and link-local addresses are allowed (tests, closed nets).
+    webhook_allow_private: bool = False
+    webhook_sweep_seconds: float = 30.0
+    webhook_delivery_retention_days: float = 30.0
+
+    @field_validator("webhook_retry_seconds")
+    @classmethod
+    def _retry_schedule(cls, value: str) -> str:
+        try:
+            waits = [float(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            raise ValueError("a comma-separated list of seconds, e.g. 5,300,1800") from None
+        if any(wait < 0 for wait in waits):
+            raise ValueError("waits may not be negative")
+        return value
+
+    @property
+    def webhook_retry_schedule(self) -> list[float]:
+        return [float(part) for part in self.webhook_retry_seconds.split(",") if part.strip()]
+
     @property
     def effective_database_url(self) -> str:
         """The configured URL, or an SQLite file in the data folder."""

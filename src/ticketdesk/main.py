@@ -48,6 +48,7 @@ from ticketdesk.stats.router import router as stats_router
 from ticketdesk.ticket_templates.router import router as ticket_templates_router
 from ticketdesk.tickets.router import router as tickets_router
 from ticketdesk.web import router as web
+from ticketdesk.webhooks.router import router as webhooks_router
 
 API_PREFIX = "/api/v1"
 
@@ -218,6 +219,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mail_preferences_router,
         attachments_router,
         search_router,
+        webhooks_router,
     )
     # Agent productivity: macros, ticket templates, auto-assignment rules, custom fields.
     productivity = (macros_router, ticket_templates_router, assignment_rules_router)

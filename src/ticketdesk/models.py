@@ -28,6 +28,7 @@ from ticketdesk.tickets.models import (
     TicketTag,
 )
 from ticketdesk.web.models import Presence, WebSession
+from ticketdesk.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
     "ApiToken",
@@ -64,4 +65,6 @@ __all__ = [
     "TicketTemplate",
     "User",
     "WebSession",
+    "Webhook",
+    "WebhookDelivery",
 ]

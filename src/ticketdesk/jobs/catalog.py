@@ -6,4 +6,5 @@ import ticketdesk.jobs.maintenance
 import ticketdesk.mail.jobs
 import ticketdesk.search.index  # the search index follows the events in their transaction
 import ticketdesk.sla.jobs
-import ticketdesk.tickets.jobs  # noqa: F401
+import ticketdesk.tickets.jobs
+import ticketdesk.webhooks.jobs  # noqa: F401
