@@ -10,6 +10,7 @@ PYTEST_ARGS ?=
 .PHONY: bench-logins
 .PHONY: bench-lifecycle
 .PHONY: bench-webhooks
+.PHONY: bench-web
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -88,6 +89,10 @@ bench-webhooks: install
 
 bench-logins: install
 	$(BIN)/python -m bench.login_bench --seconds 10
+
+# The desk's pages at 1,000,000 tickets, the live-update delay, JavaScript per page.
+bench-web: install
+	$(BIN)/python -m bench.web_bench --tickets 1000000
 
 bench-1m: install
 	$(BIN)/python -m bench.load --sizes 1000000 --seconds 20 --concurrency 16 --workers 2

@@ -1,7 +1,7 @@
 """Web pages: sign-in sessions, who is looking at which ticket, and partial indexes of the
 unsolved tickets for the desk's views.
 
-Revision ID: 0002_web
+Revision ID: 0004_web
 Revises: 0004_search
 Create Date: 2026-11-29 01:00:00
 """
