@@ -167,6 +167,15 @@ class TicketFilters(BaseModel):
     page: int = Field(default=1, ge=1)
     page_size: int = Field(default=20, ge=1, le=100)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _without_custom_field_filters(cls, values: Any) -> Any:
+        """`cf.<key>` parameters filter by custom fields; the router reads them on their own
+        (custom_fields.service.filter_params), so they are never unknown parameters here."""
+        if isinstance(values, dict):
+            return {k: v for k, v in values.items() if not str(k).startswith("cf.")}
+        return values
+
 
 # An ORM Ticket with its people loaded, or a row of service.TICKET_VIEW: the same names.
 TicketView = Ticket | Row[Any]
