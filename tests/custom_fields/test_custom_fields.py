@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import inspect
 
-from tests.factories import API, footprint, in_db, make_ticket
+from tests.factories import API, footprint, in_db
 
 FIELDS = f"{API}/custom-fields"
 TICKETS = f"{API}/tickets"
@@ -255,75 +255,6 @@ def test_key_and_type_never_change(client, people):
     assert renamed.json()["options"] == ["a", "b", "c"]
     not_visible = client.patch(url, json={"editable_by_customer": True}, headers=admin.headers)
     assert not_visible.status_code == 422
-
-
-# --- the cf. filter ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def catalogue(client, people):
-    """Four tickets with values of every filterable type."""
-    admin, agent = people["super_admin"], people["agent"]
-    define(client, admin, "order_number", "text")
-    define(client, admin, "seats", "number")
-    define(client, admin, "renewal", "date")
-    define(client, admin, "plan", "select", options=["basic", "pro"])
-    define(client, admin, "modules", "multiselect", options=["chat", "mail", "voice"])
-    define(client, admin, "vip", "checkbox")
-    values = [
-        {
-            "order_number": "A-1",
-            "seats": 5,
-            "renewal": "2025-03-01",
-            "plan": "pro",
-            "modules": ["chat", "mail"],
-            "vip": True,
-        },
-        {"order_number": "A-2", "seats": 5.5, "plan": "basic", "modules": ["mail"], "vip": False},
-        {"order_number": "A-3", "seats": 10, "plan": "pro", "modules": ["voice"]},
-        {},
-    ]  # fmt: skip
-    return [make_ticket(client, agent, custom_fields=v)["id"] for v in values]
-
-
-@pytest.mark.parametrize(
-    "query, expected",
-    [
-        ("cf.order_number=A-2", [1]),
-        ("cf.seats=5", [0]),
-        ("cf.seats=5.0", [0]),
-        ("cf.seats=5.5", [1]),
-        ("cf.renewal=2025-03-01", [0]),
-        ("cf.plan=pro", [0, 2]),
-        ("cf.modules=mail", [0, 1]),
-        ("cf.modules=voice", [2]),
-        ("cf.vip=true", [0]),
-        ("cf.vip=false", [1]),
-        ("cf.plan=pro&cf.modules=chat", [0]),
-        ("cf.plan=pro&status=open", [0, 2]),
-        ("cf.plan=basic&cf.seats=10", []),
-    ],
-)
-def test_filter(client, people, catalogue, query, expected):
-    response = client.get(f"{TICKETS}/?{query}&sort=created_at", headers=people["agent"].headers)
-    assert response.status_code == 200, response.text
-    assert [t["id"] for t in response.json()] == [catalogue[i] for i in expected]
-    assert response.headers["X-Total-Count"] == str(len(expected))
-
-
-@pytest.mark.parametrize(
-    "query, field",
-    [
-        ("cf.nope=1", "cf.nope"),
-        ("cf.seats=many", "cf.seats"),
-        ("cf.plan=gold", "cf.plan"),
-        ("cf.vip=perhaps", "cf.vip"),
-        ("cf.renewal=tomorrow", "cf.renewal"),
-        ("cf.modules=fax", "cf.modules"),
-    ],
-)
-def test_bad_filter_is_422(client, people, catalogue, query, field):
-    assert_422(client.get(f"{TICKETS}/?{query}", headers=people["agent"].headers), field)
 
 
 # --- the event log ----------------------------------------------------------------------------

@@ -207,6 +207,15 @@ class TicketFilters(BaseModel):
     # From a `Link: next` header: the page after it, found by key (flat at any depth).
     cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _without_custom_field_filters(cls, values: Any) -> Any:
+        """`cf.<key>` parameters filter by custom fields; the router reads them on their own
+        (custom_fields.service.filter_params), so they are never unknown parameters here."""
+        if isinstance(values, dict):
+            return {k: v for k, v in values.items() if not str(k).startswith("cf.")}
+        return values
+
 
 # An ORM Ticket with its people loaded, or a row of service.TICKET_VIEW: the same names.
 TicketView = Ticket | Row[Any]
