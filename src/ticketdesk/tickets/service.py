@@ -340,7 +340,8 @@ async def _search_page(
     """Tickets whose text matches: by relevance unless a sort is given.
 
     Relevance orders the newest `search_rank_window` matches; any older matches follow them,
-    newest first. So a word found in half a million tickets costs the same as a rare one.
+    newest first. So a word found in half a million tickets costs what a rare one does: one
+    read of the newest matches gives the count (up to the limit) and the ranks together.
     Without other conditions or a sort (staff, no filters) the tickets table stays out of it.
     """
     if conditions or filters.sort is not None:
@@ -350,44 +351,35 @@ async def _search_page(
     ticket_id = base.selected_columns[0]
     settings = get_settings()
     limit = min(count_limit or settings.search_count_limit, settings.search_count_limit)
-    total, exact = await _count(session, base, limit)
     size, offset = filters.page_size, (filters.page - 1) * filters.page_size
-    if (exact and offset >= total) or offset > MAX_OFFSET:
-        return Page([], total, exact)
     if filters.sort is not None:
+        total, exact = await _count(session, base, limit)
+        if (exact and offset >= total) or offset > MAX_OFFSET:
+            return Page([], total, exact)
         page_ids = _sorted(base, filters.sort).limit(size).offset(offset)
         page = _sorted(TICKET_VIEW.where(Ticket.id.in_(page_ids)), filters.sort)
         return Page(list(await session.execute(page)), total, exact)
     window = settings.search_rank_window
-    recent = (
-        base.with_only_columns(ticket_id.label("id"), hits.c.rank)
-        .order_by(ticket_id.desc())
-        .limit(window)
-        .subquery("recent")
-    )
-    rows: list[Row[Any]] = []
-    if offset < window:
-        ranked = (
-            select(recent.c.id, recent.c.rank)
-            .order_by(recent.c.rank.desc(), recent.c.id.desc())
-            .limit(size)
-            .offset(offset)
-            .subquery("ranked")
-        )
-        page = TICKET_VIEW.join(ranked, ranked.c.id == Ticket.id).order_by(
-            ranked.c.rank.desc(), Ticket.id.desc()
-        )
-        rows = list(await session.execute(page))
-    if len(rows) < size and (total > window or not exact):
-        oldest = select(func.min(recent.c.id)).scalar_subquery()
+    fetch = max(window, limit) + 1
+    newest = base.with_only_columns(ticket_id, hits.c.rank).order_by(ticket_id.desc())
+    recent = [(row[0], row[1]) for row in await session.execute(newest.limit(fetch))]
+    total, exact = min(len(recent), limit), len(recent) <= limit
+    if (exact and offset >= total) or offset > MAX_OFFSET:
+        return Page([], total, exact)
+    ranked = sorted(recent[:window], key=lambda hit: (-hit[1], -hit[0]))
+    ordered = [hit[0] for hit in ranked] + [hit[0] for hit in recent[window:]]
+    ids = ordered[offset : offset + size]
+    if len(ids) < size and len(recent) == fetch:
         older = (
-            base.where(ticket_id < oldest)
+            base.where(ticket_id < recent[-1][0])
             .order_by(ticket_id.desc())
-            .limit(size - len(rows))
-            .offset(max(0, offset - window))
+            .limit(size - len(ids))
+            .offset(max(0, offset - len(ordered)))
         )
-        page = TICKET_VIEW.where(Ticket.id.in_(older)).order_by(Ticket.id.desc())
-        rows += list(await session.execute(page))
+        ids += list(await session.scalars(older))
+    position = {ticket: n for n, ticket in enumerate(ids)}
+    rows: list[Row[Any]] = list(await session.execute(TICKET_VIEW.where(Ticket.id.in_(ids))))
+    rows.sort(key=lambda row: position[row.id])
     return Page(rows, total, exact)
 
 
