@@ -5,7 +5,7 @@ import pytest
 
 from tests.webhooks.receiver import Receiver
 from ticketdesk.config import Settings
-from ticketdesk.webhooks import dispatch
+from ticketdesk.webhooks import dispatch, service
 
 
 @pytest.fixture
@@ -19,8 +19,10 @@ def settings(settings: Settings) -> Settings:
 
 @pytest.fixture(autouse=True)
 def dispatch_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The tests run the jobs right after the request: no batching delay."""
+    """The tests run the jobs right after the request: no batching delay; and no memory of
+    whether an earlier test's (emptied) database had an active webhook."""
     monkeypatch.setattr(dispatch, "DISPATCH_DELAY", timedelta(0))
+    service.forget_active()
 
 
 @pytest.fixture
