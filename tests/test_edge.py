@@ -127,8 +127,15 @@ def test_unknown_query_parameters_are_refused(client, people):
     assert (
         client.get(f"{API}/tickets", params={"status": "open"}, headers=headers).status_code == 200
     )
-    # Custom-field filters have a prefix of their own.
+    # Custom-field filters have a prefix of their own: a defined field filters, an undefined
+    # one is refused by the custom fields' own rule (naming the field), not as unknown.
+    field = {"key": "team", "label": "Team", "type": "text"}
+    admin = people["super_admin"].headers
+    assert client.post(f"{API}/custom-fields", json=field, headers=admin).status_code == 201
     assert client.get(f"{API}/tickets", params={"cf.team": "x"}, headers=headers).status_code == 200
+    refused = client.get(f"{API}/tickets", params={"cf.nope": "x"}, headers=headers)
+    assert refused.status_code == 422
+    assert "nope" in str(refused.json()["detail"])
     assert client.get(f"{API}/auth/me", params={"x": "1"}).status_code == 422
 
 

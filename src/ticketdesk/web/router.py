@@ -36,6 +36,7 @@ def install(app: FastAPI) -> None:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     api_domain_error = app.exception_handlers[DomainError]
+    api_http_error = app.exception_handlers.get(HTTPException, http_exception_handler)
 
     async def domain_error(request: Request, exc: Exception) -> Response:
         if not _is_page(request):
@@ -50,7 +51,7 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if not _is_page(request):
-            return await http_exception_handler(request, exc)
+            return await _maybe_await(api_http_error(request, exc))
         title = TITLES.get(exc.status_code, "Something is not right")
         return _error_page(request, exc.status_code, title, [str(exc.detail)])
 
