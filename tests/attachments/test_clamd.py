@@ -18,7 +18,7 @@ from ticketdesk.attachments.storage import storage_for
 CLAMD = shutil.which("clamd") or "/usr/sbin/clamd"
 MARKER = b"TICKETDESK-TEST-SIGNATURE-7c1f0e"
 SIGNATURE = "Ticketdesk.Test.Marker"
-STARTUP_SECONDS = 60.0
+STARTUP_SECONDS = 180.0
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,8 @@ from tests.conftest import TEST_SECRET
 
 TICKETDESK = str(Path(sys.executable).with_name("ticketdesk"))
 MB = 1024 * 1024
+# A loaded machine (other test runs) can take a while to import and migrate.
+STARTUP_SECONDS = 180.0
 
 
 def rss_kib(pid: int, field: str = "VmRSS") -> int:
@@ -59,7 +61,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, int]]:
     try:
         while True:
             try:
-                line = lines.get(timeout=60)
+                line = lines.get(timeout=STARTUP_SECONDS)
             except queue.Empty:
                 pytest.fail(f"server did not start:\n{''.join(log)}")
             if line is None:
