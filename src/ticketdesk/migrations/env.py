@@ -33,7 +33,10 @@ def _run(connection: Connection) -> None:
     try:
         _migrate(connection)
     finally:
-        if sqlite and not connection.in_transaction():
+        if sqlite:
+            # Back on before the connection serves anything else (it returns to the pool).
+            if connection.in_transaction():
+                connection.commit()
             _sqlite_foreign_keys(connection, on=True)
 
 
