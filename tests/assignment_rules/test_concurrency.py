@@ -22,7 +22,7 @@ def _all_at_once(send: Callable[[httpx.Client, int], httpx.Response]) -> list[ht
     barrier = threading.Barrier(PARALLEL)
 
     def run(n: int) -> httpx.Response:
-        with httpx.Client(timeout=120) as http:
+        with httpx.Client(timeout=600) as http:
             barrier.wait(timeout=60)
             return send(http, n)
 
