@@ -39,7 +39,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[str]:
         "TICKETDESK_DATA_DIR": str(tmp_path),
         # Parallel creates queue on the day's number; on a busy machine the queue can outlast
         # the default statement timeout, which these tests are not about.
-        "TICKETDESK_DB_TIMEOUT_SECONDS": "120",
+        "TICKETDESK_DB_TIMEOUT_SECONDS": "600",
     }
     process = subprocess.Popen(
         [TICKETDESK, "serve", "--host", "127.0.0.1", "--port", str(port)],
