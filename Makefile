@@ -10,6 +10,7 @@ PYTEST_ARGS ?=
 .PHONY: bench-logins
 .PHONY: bench-lifecycle
 .PHONY: bench-webhooks
+.PHONY: bench-events
 .PHONY: bench-web
 
 $(STAMP): pyproject.toml requirements.lock
@@ -81,7 +82,12 @@ bench-lifecycle: install
 LOAD_SIZES ?= 10000,100000
 bench: install
 	$(BIN)/python -m bench.load --sizes $(LOAD_SIZES) --seconds 20 --concurrency 16 --workers 2
+	$(MAKE) bench-events
 	$(MAKE) bench-webhooks
+
+# Create and comment throughput with and without event rows, alternating, in one run.
+bench-events: install
+	$(BIN)/python -m bench.events_bench --rounds 3
 
 # 3 webhooks subscribed to everything, under create/comment load: the delivery backlog's drain.
 bench-webhooks: install
