@@ -88,6 +88,13 @@ class Ticket(Base):
         Index("ix_tickets_unsolved_created", "created_at", "id", **UNSOLVED_WHERE),
         Index("ix_tickets_unsolved_due", "resolution_due_at", "id", **UNSOLVED_WHERE),
         Index(
+            "ix_tickets_unsolved_priority_due",
+            "priority",
+            "resolution_due_at",
+            "id",
+            **UNSOLVED_WHERE,
+        ),
+        Index(
             "ix_tickets_unsolved_assignee_created",
             "assigned_to_id",
             "created_at",
