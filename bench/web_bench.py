@@ -125,12 +125,24 @@ def main() -> None:
         server(args.url) as base,
         httpx.Client(base_url=base, timeout=60) as agent,
         httpx.Client(base_url=base, timeout=60) as viewer,
+        httpx.Client(base_url=base, timeout=60) as customer,
     ):
         sign_in(agent, seed.AGENT)
         sign_in(viewer, seed.ADMIN)
+        sign_in(customer, seed.CUSTOMER)
         print(f"{'page':34} {'p50 ms':>8} {'p95 ms':>8}")
-        for name, path in PAGES.items():
-            samples = page_times(agent, path, args.repeat)
+        first = re.search(r"/desk/tickets/(TKT-[0-9A-Z-]+)", agent.get("/desk?view=all_open").text)
+        assert first, "no ticket in the list"
+        own = re.search(r"/portal/tickets/(TKT-[0-9A-Z-]+)", customer.get("/portal").text)
+        assert own, "the customer has no ticket"
+        pages = PAGES | {
+            "desk: a ticket": f"/desk/tickets/{first.group(1)}",
+            "portal: My tickets": "/portal",
+            "portal: a ticket": f"/portal/tickets/{own.group(1)}",
+        }
+        for name, path in pages.items():
+            client = customer if path.startswith("/portal") else agent
+            samples = page_times(client, path, args.repeat)
             results[name] = samples
             print(f"{name:34} {statistics.median(samples):8.1f} {p95(samples):8.1f}")
         delays = live_delay(base, agent, viewer, 20)

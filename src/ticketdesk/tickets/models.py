@@ -65,6 +65,7 @@ class Ticket(Base):
         Index("ix_tickets_status_created_at", "status", "created_at", "id"),
         Index("ix_tickets_status_updated_at", "status", "updated_at", "id"),
         Index("ix_tickets_user_id_created_at", "user_id", "created_at", "id"),
+        Index("ix_tickets_user_id_updated_at", "user_id", "updated_at", "id"),
         Index("ix_tickets_assigned_to_id_created_at", "assigned_to_id", "created_at", "id"),
         Index("ix_tickets_priority_created_at", "priority", "created_at", "id"),
         Index("ix_tickets_category_created_at", "category", "created_at", "id"),
