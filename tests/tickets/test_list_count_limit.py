@@ -4,6 +4,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import API, make_people, make_ticket
+from ticketdesk.config import get_settings
 from ticketdesk.main import create_app
 
 
@@ -60,3 +61,28 @@ def test_a_page_far_past_a_limited_count_is_empty(limited):
     assert response.status_code == 200
     assert response.json() == []
     assert response.headers["X-Total-Count-Exact"] == "false"
+
+
+def test_a_custom_field_filter_counts_like_a_search(settings, monkeypatch, request):
+    """Its matches are read row by row, so it stops at the search's limit, not the list's."""
+    monkeypatch.setenv("TICKETDESK_SEARCH_COUNT_LIMIT", "2")
+    get_settings.cache_clear()  # the services read the process's settings
+    request.addfinalizer(get_settings.cache_clear)
+    update = {"list_count_limit": 100, "search_count_limit": 2}
+    with TestClient(create_app(settings.model_copy(update=update))) as client:
+        people = make_people(client)
+        define = {"key": "plan", "label": "Plan", "type": "select", "options": ["pro"]}
+        created = client.post(
+            f"{API}/custom-fields", json=define, headers=people["super_admin"].headers
+        )
+        assert created.status_code == 201, created.text
+        for _ in range(3):
+            make_ticket(client, people["agent"], custom_fields={"plan": "pro"})
+        headers = people["agent"].headers
+        filtered = client.get(f"{API}/tickets/", params={"cf.plan": "pro"}, headers=headers)
+        assert len(filtered.json()) == 3
+        assert filtered.headers["X-Total-Count"] == "2"
+        assert filtered.headers["X-Total-Count-Exact"] == "false"
+        plain = client.get(f"{API}/tickets/", headers=headers)
+        assert plain.headers["X-Total-Count"] == "3"
+        assert "X-Total-Count-Exact" not in plain.headers

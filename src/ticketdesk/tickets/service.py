@@ -295,7 +295,8 @@ async def list_tickets(
 
     Counting stops after `count_limit` matching tickets (0: never), so that the cost of a
     page stays flat however many tickets match. `custom` filters by custom field values
-    ({key: value as written in the query string}).
+    ({key: value as written in the query string}); with them, counting stops at
+    `search_count_limit` at the latest, as for a text search.
     """
     conditions = _conditions(actor, filters, now=clock.now())
     if mine:
@@ -307,6 +308,10 @@ async def list_tickets(
             staff=policy.is_staff(actor),
             dialect=session.get_bind().dialect.name,
         )
+        # Counted like a text search: a field's matches are found through its own index, so
+        # counting them reads their rows, where the list views count from an index alone.
+        search_limit = get_settings().search_count_limit
+        count_limit = min(count_limit or search_limit, search_limit)
     conditions += policy.ticket_visibility(actor)
     found = matching.match(session, actor, filters.q) if filters.q else None
     if found is not None:
