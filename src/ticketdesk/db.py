@@ -222,7 +222,7 @@ class Database:
         return read_scope(self._read)
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     return request.app.state.database  # type: ignore[no-any-return]
 
 

@@ -312,7 +312,7 @@ def _query_names(dependant: Any) -> set[str]:
 _KNOWN: dict[int, frozenset[str]] = {}
 
 
-def reject_unknown_query(request: Request) -> None:
+async def reject_unknown_query(request: Request) -> None:
     """A misspelled query parameter of the API is a 422, not silently ignored. (Pages outside
     /api/ may carry parameters of their own, such as where to go after signing in.)"""
     if not request.query_params or not request.url.path.startswith("/api/"):

@@ -28,7 +28,7 @@ class Window:
         return query.limit(self.limit + 1)
 
 
-def _window(
+async def _window(
     after: Annotated[
         int | None, Query(ge=0, le=MAX_ID, description="the last id of the previous page")
     ] = None,

@@ -363,7 +363,7 @@ def _replay(body: bytes, receive: Receive) -> Callable[[], Awaitable[Message]]:
     return replay
 
 
-def uploaded_files(request: Request) -> list[UploadedFile]:
+async def uploaded_files(request: Request) -> list[UploadedFile]:
     return list(getattr(request.state, "uploads", []))
 
 

@@ -33,7 +33,7 @@ class ScopeRule:
         self.read = read
         self.write = write
 
-    def __call__(self, request: Request) -> None:
+    async def __call__(self, request: Request) -> None:
         needed = self.read if request.method in db.READING_METHODS else self.write
         request.state.required_scope = needed
 

@@ -1,6 +1,6 @@
 """Custom fields: definitions, the values tickets carry, and the `cf.<key>` list filter."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +95,14 @@ LIVE = (
 async def field_set(session: AsyncSession) -> FieldSet:
     rows = await session.scalars(LIVE)
     return FieldSet({row.key: _definition(row) for row in rows})
+
+
+async def field_set_for(session: AsyncSession, tickets: Iterable[Any]) -> FieldSet:
+    """The definitions needed to present these tickets' values: without a value among them,
+    none (and no query)."""
+    if not any(ticket.custom_fields for ticket in tickets):
+        return FieldSet({})
+    return await field_set(session)
 
 
 # --- the list filter ------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def present(
 
 
 async def _present(session: AsyncSession, ticket: TicketView, viewer: User) -> TicketRead:
-    fields = await custom_fields.field_set(session)
+    fields = await custom_fields.field_set_for(session, [ticket])
     return present(ticket, viewer, fields, await merge.hidden_targets(session, viewer, [ticket]))
 
 
@@ -78,7 +78,7 @@ async def _list(
         session, actor, f, mine=mine, count_limit=limit, custom=custom
     )
     page_headers(request, response, f, page)
-    fields = await custom_fields.field_set(session)
+    fields = await custom_fields.field_set_for(session, page.rows)
     hidden = await merge.hidden_targets(session, actor, page.rows)
     return [present(row, actor, fields, hidden) for row in page.rows]
 

@@ -13,6 +13,7 @@ Create Date: 2026-11-29 04:00:00
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -36,15 +37,17 @@ INDEXES = {
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         for name, (columns, partial) in INDEXES.items():
-            where = {"sqlite_where": sa.text(SQLITE_UNSOLVED)} if partial else {}
+            where: dict[str, Any] = {"sqlite_where": sa.text(SQLITE_UNSOLVED)} if partial else {}
             op.create_index(name, "tickets", columns, **where)
         return
     with op.get_context().autocommit_block():
         for name, (columns, partial) in INDEXES.items():
             # An earlier interrupted build leaves an invalid index behind: start it again.
             op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
-            where = f" WHERE {PG_UNSOLVED}" if partial else ""
-            op.execute(f"CREATE INDEX CONCURRENTLY {name} ON tickets ({', '.join(columns)}){where}")
+            clause = f" WHERE {PG_UNSOLVED}" if partial else ""
+            op.execute(
+                f"CREATE INDEX CONCURRENTLY {name} ON tickets ({', '.join(columns)}){clause}"
+            )
 
 
 def downgrade() -> None:
