@@ -89,6 +89,7 @@ class Options:
     workers: int
     db_seconds: float
     scenarios: tuple[str, ...]
+    reseed: bool = True
 
 
 # --- the database: creating it, reading the actors, counting rows ---------------------------
@@ -645,9 +646,12 @@ async def run_database(actors: Actors, run: HttpRun, opts: Options) -> None:
 
 
 async def run_size(size: int, opts: Options) -> bool:
-    print(f"== {size:,} tickets: seeding", flush=True)
     started = time.perf_counter()
-    await seeding.seed(opts.url, tickets=size, customers=500, agents=20)
+    if opts.reseed:
+        print(f"== {size:,} tickets: seeding", flush=True)
+        await seeding.seed(opts.url, tickets=size, customers=500, agents=20)
+    else:
+        print(f"== {size:,} tickets: the database as an earlier run left it", flush=True)
     seed_seconds = time.perf_counter() - started
     conn = await asyncpg.connect(**seeding.connect_args(opts.url))
     try:
@@ -767,6 +771,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[list[int], Options]:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--db-seconds", type=float, default=5.0, help="0 skips the DB rate")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument(
+        "--no-seed", action="store_true", help="reuse the database an earlier run seeded"
+    )
     args = parser.parse_args(argv)
     scenarios = tuple(s.strip() for s in args.scenarios.split(",") if s.strip())
     unknown = set(scenarios) - set(SCENARIOS)
@@ -781,6 +788,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[list[int], Options]:
         workers=args.workers,
         db_seconds=args.db_seconds,
         scenarios=tuple(s for s in SCENARIOS if s in scenarios),
+        reseed=not args.no_seed,
     )
     return sizes, opts
 
