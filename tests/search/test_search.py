@@ -369,3 +369,28 @@ def test_relevance_orders_the_newest_matches_and_older_ones_follow(client, peopl
         get_settings.cache_clear()
     assert [t["id"] for t in search(client, customer, "zeppelin")] == [third, oldest, newest,
                                                                          second]  # fmt: skip
+
+
+def test_hits_carry_the_custom_fields_each_viewer_may_see(client, people):
+    """A hit is the list's representation: the customer sees the fields marked for customers,
+    staff see every field."""
+    admin = people["super_admin"].headers
+    for key, visible in (("order_number", True), ("plan", False)):
+        body = {"key": key, "label": key, "type": "text", "visible_to_customer": visible}
+        assert client.post(f"{API}/custom-fields", json=body, headers=admin).status_code == 201
+    values = {"order_number": "A-7", "plan": "gold"}
+    ticket = make_ticket(
+        client, people["individual"], subject="Quarterly invoice", custom_fields={}
+    )
+    changed = client.patch(
+        f"{API}/tickets/{ticket['id']}",
+        json={"custom_fields": values},
+        headers=people["agent"].headers,
+    )
+    assert changed.status_code == 200, changed.text
+    seen = {}
+    for role in ("individual", "agent"):
+        hits = client.get(f"{API}/search", params={"q": "invoice"}, headers=people[role].headers)
+        assert hits.status_code == 200, hits.text
+        seen[role] = [hit["custom_fields"] for hit in hits.json()]
+    assert seen == {"individual": [{"order_number": "A-7"}], "agent": [values]}
