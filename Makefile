@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/ticketdesk_test
 PYTEST_ARGS ?=
+# Test processes per database half (pytest-xdist); 0 runs the suite in this process.
+TEST_WORKERS ?= 2
 
 .PHONY: install run migrate revision test lint test-sqlite test-postgresql clean bench-stats bench-attachments bench bench-1m bench-mail bench-features
 .PHONY: bench-logins
@@ -52,14 +54,14 @@ lint: install
 
 test-sqlite: install
 	@echo "== test suite on SQLite =="
-	TICKETDESK_TEST_DB=sqlite $(BIN)/pytest -q $(PYTEST_ARGS)
+	TICKETDESK_TEST_DB=sqlite $(BIN)/pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Without a reachable PostgreSQL the half is skipped with a clear message, except under CI.
 test-postgresql: install
 	@if $(BIN)/python -m tests.postgres_probe "$(TEST_POSTGRES_URL)"; then \
 		echo "== test suite on PostgreSQL =="; \
 		TICKETDESK_TEST_DB=postgresql TICKETDESK_TEST_POSTGRES_URL="$(TEST_POSTGRES_URL)" \
-			$(BIN)/pytest -q $(PYTEST_ARGS); \
+			$(BIN)/pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS); \
 	elif [ -n "$$CI" ]; then \
 		echo "PostgreSQL is not reachable at $(TEST_POSTGRES_URL): failing, as CI must test both databases."; \
 		exit 1; \
