@@ -22,6 +22,8 @@ from tests.factories import (
     make_ticket,
     make_user,
 )
+from ticketdesk.events.models import Event
+from ticketdesk.mail import outbox
 from ticketdesk.tickets.models import Ticket, TicketActivity, TicketNumberCounter, TicketTag
 from ticketdesk.tickets.schemas import TicketCreate, TicketUpdate
 
@@ -562,3 +564,21 @@ def test_anonymous_cannot_create(client, unchanged):
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
     unchanged()
+
+
+def test_a_create_failing_after_its_number_leaves_nothing(
+    client, people, day, unchanged, monkeypatch
+):
+    """The number is the create's last step; a failure after it gives the number back."""
+    events_before = count_rows(client, Event)
+
+    async def broken(*_args, **_kwargs):
+        raise RuntimeError("the mail queue is away")
+
+    monkeypatch.setattr(outbox, "replace_text", broken)
+    assert post(client, people["individual"], body()).status_code == 500
+    unchanged()
+    assert count_rows(client, Event) == events_before
+    assert counter_of(client, day) is None
+    monkeypatch.undo()
+    assert make_ticket(client, people["individual"])["ticket_number"] == number(day, 1)

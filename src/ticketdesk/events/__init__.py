@@ -1,5 +1,5 @@
 """The event log: every change of a ticket, appended in the change's own transaction."""
 
-from ticketdesk.events.service import PendingEvent, record, subscribe
+from ticketdesk.events.service import PendingEvent, pending, record, subscribe
 
-__all__ = ["PendingEvent", "record", "subscribe"]
+__all__ = ["PendingEvent", "pending", "record", "subscribe"]

@@ -92,6 +92,11 @@ async def record(
     return pending
 
 
+def pending(session: AsyncSession) -> list[PendingEvent]:
+    """The events recorded in this transaction, not yet written."""
+    return list(session.sync_session.info.get(PENDING, []))
+
+
 def plain(value: Any) -> Any:
     """JSON-ready copy of event data: enums by value, times in ISO 8601."""
     if isinstance(value, dict):

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketdesk.auth import policy
@@ -62,6 +62,18 @@ async def queue_mail(
     )
     session.add(row)
     return row
+
+
+async def replace_text(session: AsyncSession, ticket_id: int, old: str, new: str) -> None:
+    """Rewrites `old` as `new` in the queued mail about a ticket (its number, taken late)."""
+    texts = (OutboundEmail.subject, OutboundEmail.body_text, OutboundEmail.body_html)
+    statement = (
+        update(OutboundEmail)
+        .where(OutboundEmail.ticket_id == ticket_id)
+        .values({column: func.replace(column, old, new) for column in texts})
+        .execution_options(synchronize_session="fetch")
+    )
+    await session.execute(statement)
 
 
 async def is_suppressed(session: AsyncSession, address: str) -> bool:

@@ -3,10 +3,12 @@
 The counter row is bumped with one INSERT ... ON CONFLICT DO UPDATE ... RETURNING inside the
 creating transaction. Concurrent creates queue on that row (PostgreSQL row lock; SQLite's single
 writer), so numbers never collide, and a rolled-back create gives its number back, so the
-numbers of a day run consecutively.
+numbers of a day run consecutively. The row stays locked until the commit, so a create writes
+its ticket with a unique `placeholder()` first and takes the number as its last step.
 """
 
 import re
+import uuid
 from datetime import date
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -16,6 +18,11 @@ from ticketdesk.tickets.models import TicketNumberCounter
 
 PREFIX = "TKT"
 NUMBER_PATTERN = re.compile(rf"{PREFIX}-[0-9]{{8}}-[0-9]{{4,9}}")
+
+
+def placeholder() -> str:
+    """A unique stand-in, never committed, that no ticket reference can name."""
+    return f"{PREFIX}-PENDING-{uuid.uuid4().hex[:20].upper()}"
 
 
 def format_number(day: date, value: int) -> str:

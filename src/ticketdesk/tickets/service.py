@@ -28,6 +28,7 @@ from ticketdesk.auth.models import User
 from ticketdesk.config import get_settings
 from ticketdesk.custom_fields import service as custom_fields
 from ticketdesk.errors import Forbidden, Invalid, NotFound
+from ticketdesk.mail import outbox
 from ticketdesk.search import matching
 from ticketdesk.sla import breach
 from ticketdesk.sla import service as sla
@@ -101,9 +102,10 @@ async def create_ticket(
         organization_id=owner.organization_id,
     )
     await sla.set_due_times(session, ticket)
-    # The number comes last: its counter row stays locked until the commit, so everything
-    # that can run before taking it does.
-    ticket.ticket_number = await numbering.next_number(session, now.date())
+    # Written with a placeholder: the day's counter row stays locked from taking the number
+    # to the commit, so the number is taken last (`_take_number`), after the subscribers and
+    # auto-assignment, which need the ticket's id but not its number.
+    ticket.ticket_number = numbering.placeholder()
     session.add(ticket)
     await session.flush()
     _add_tag_rows(session, ticket, data.tags)
@@ -125,7 +127,20 @@ async def create_ticket(
         now=now,
     )
     await autoassign.assign_by_rules(session, ticket, now=now)
+    await _take_number(session, ticket, now)
     return ticket
+
+
+async def _take_number(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+    """The day's next number replaces the placeholder wherever this transaction wrote it."""
+    placeholder = ticket.ticket_number
+    ticket.ticket_number = await numbering.next_number(session, now.date())
+    for event in events.pending(session):
+        if event.ticket is ticket:
+            event.data = {
+                k: ticket.ticket_number if v == placeholder else v for k, v in event.data.items()
+            }
+    await outbox.replace_text(session, ticket.id, placeholder, ticket.ticket_number)
 
 
 async def _owner(session: AsyncSession, user_id: int) -> User:
