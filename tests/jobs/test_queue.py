@@ -158,6 +158,35 @@ def test_a_rolled_back_transaction_queues_nothing(client):
     assert all_jobs(client) == []
 
 
+def test_a_job_queued_at_commit_is_written_last_once_per_key(client):
+    """`enqueue_at_commit`: nothing in the table while the transaction runs (so the shared
+    key's lock is not held across the transaction's other locks); one row at its commit."""
+    maker = client.app.state.sessionmaker
+
+    async def _queue_then_look():
+        async with maker() as session:
+            for _ in range(3):
+                jobs.enqueue_at_commit(session, handlers.MARK, key="wake:mail")
+            inside = await session.scalar(select(func.count()).select_from(Job))
+            await session.commit()
+            return inside
+
+    assert client.portal.call(_queue_then_look) == 0
+    assert [(j.kind, j.key, j.status) for j in all_jobs(client)] == [
+        (handlers.MARK, "wake:mail", JobStatus.QUEUED)
+    ]
+    # A pending job of the key makes the next one a no-op; a rollback queues nothing.
+    client.portal.call(_queue_then_look)
+
+    async def _queue_then_fail():
+        async with maker() as session:
+            jobs.enqueue_at_commit(session, handlers.MARK, key="wake:other")
+            await session.rollback()
+
+    client.portal.call(_queue_then_fail)
+    assert [j.key for j in all_jobs(client)] == ["wake:mail"]
+
+
 def test_periodic_work_runs_once_per_slot_across_workers(
     client, database_url, fake_clock, schedules
 ):

@@ -4,7 +4,15 @@
 (jobs/worker.py) runs it.
 """
 
-from ticketdesk.jobs.queue import enqueue
+from ticketdesk.jobs.queue import enqueue, enqueue_at_commit
 from ticketdesk.jobs.registry import JobContext, PermanentFailure, RetryLater, handler, periodic
 
-__all__ = ["JobContext", "PermanentFailure", "RetryLater", "enqueue", "handler", "periodic"]
+__all__ = [
+    "JobContext",
+    "PermanentFailure",
+    "RetryLater",
+    "enqueue",
+    "enqueue_at_commit",
+    "handler",
+    "periodic",
+]

@@ -6,14 +6,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from ticketdesk import clock
 from ticketdesk.events.service import plain
 from ticketdesk.jobs.models import Checkpoint, Job, JobStatus
 
 ENQUEUED = "ticketdesk_jobs_enqueued"
+AT_COMMIT = "ticketdesk_jobs_at_commit"
 # Backoff of a failed attempt: 10 s, 20 s, 40 s … at most an hour.
 BACKOFF_BASE_SECONDS = 10.0
 BACKOFF_MAX_SECONDS = 3600.0
@@ -57,6 +60,54 @@ async def enqueue(
         statement = statement.on_conflict_do_nothing(index_elements=["key"])
     await session.execute(statement)
     session.sync_session.info[ENQUEUED] = True
+
+
+def enqueue_at_commit(session: AsyncSession, kind: str, *, key: str) -> None:
+    """Queue a keyed job with no payload (a wake-up such as "run the mail sender") as the
+    transaction's last write, just before its commit.
+
+    Two transactions inserting the same key queue on each other until the first commits. A
+    key shared by many writers, taken mid-transaction, would make every later lock of theirs
+    (a ticket's, an assignment rule's) part of one chain that can close into a deadlock. Taken
+    last, after every other lock, it only orders the commits.
+    """
+    session.sync_session.info.setdefault(AT_COMMIT, {})[key] = kind
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _insert_at_commit(session: Session) -> None:
+    wanted: dict[str, str] | None = session.info.pop(AT_COMMIT, None)
+    if not wanted:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = clock.now()
+    from ticketdesk.jobs.registry import HANDLERS
+
+    for key, kind in sorted(wanted.items()):
+        registered = HANDLERS.get(kind)
+        values = {
+            "kind": kind,
+            "key": key,
+            "payload": {},
+            "status": JobStatus.QUEUED,
+            "attempts": 0,
+            "max_attempts": registered.max_attempts if registered else 5,
+            "run_at": now,
+            "created_at": now,
+        }
+        session.execute(insert(Job).values(**values).on_conflict_do_nothing(index_elements=["key"]))
+    session.info[ENQUEUED] = True
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _drop_at_commit(session: Session) -> None:
+    session.info.pop(AT_COMMIT, None)
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_at_commit_soft(session: Session, _previous: Any) -> None:
+    session.info.pop(AT_COMMIT, None)
 
 
 def _due(now: datetime) -> Any:

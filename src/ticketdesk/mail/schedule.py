@@ -14,5 +14,6 @@ async def schedule_processing(session: AsyncSession, inbound_id: int) -> None:
 
 
 async def schedule_sending(session: AsyncSession) -> None:
-    """A run of the sender, queued in the transaction that wrote outbox rows."""
-    await jobs.enqueue(session, SEND, {}, key=SEND)
+    """A run of the sender, queued in the transaction that wrote outbox rows (at its commit:
+    the key is shared by every writer of mail, see `jobs.enqueue_at_commit`)."""
+    jobs.enqueue_at_commit(session, SEND, key=SEND)
