@@ -33,7 +33,14 @@ async def send_due(ctx: jobs.JobContext, payload: dict[str, Any]) -> None:
 @jobs.handler(PROCESS, max_attempts=5)
 async def process(ctx: jobs.JobContext, payload: dict[str, Any]) -> None:
     async with ctx.transaction() as session:
-        await inbound.process(session, mail_config(ctx.settings), int(payload["id"]), now=ctx.now)
+        await inbound.process(
+            session,
+            mail_config(ctx.settings),
+            int(payload["id"]),
+            settings=ctx.settings,
+            now=ctx.now,
+            last_attempt=ctx.last_attempt,
+        )
 
 
 def _poll_every(settings: Settings) -> float:
