@@ -54,13 +54,22 @@ class Mail:
     kind: str
     extra: dict[str, Any] = field(default_factory=dict)
     auto_submitted: str | None = "auto-generated"
+    comment_id: int | None = None
 
 
 Rule = Callable[[AsyncSession, Event, Ticket], Awaitable[list[Mail]]]
 
 
+# The mails that carry a comment's files: customers get only public files of public staff
+# comments (internal files never reach them; ATTACHMENTS.md).
+FILE_CARRYING_KINDS = frozenset({"staff_reply"})
+
+
 async def on_event(session: AsyncSession, event: Event) -> None:
     ticket = event.ticket
+    if event.type == "attachment.added" and ticket is not None:
+        await _file_added(session, mail_settings.active(), event, ticket)
+        return
     rule = RULES.get(event.type)
     if ticket is None or rule is None:
         return
@@ -122,7 +131,9 @@ async def _comment_created(session: AsyncSession, event: Event, ticket: Ticket) 
     if author is not None and policy.is_staff(author):
         customer = await _customer(session, ticket)
         # A staff reply is written by a person: no Auto-Submitted.
-        return [Mail(customer, "staff_reply", extra, None)] if customer is not None else []
+        if customer is None:
+            return []
+        return [Mail(customer, "staff_reply", extra, None, comment_id=comment.id)]
     return [Mail(u, "customer_reply", extra) for u in await _assignee_or_admins(session, ticket)]
 
 
@@ -131,6 +142,26 @@ async def _comment(session: AsyncSession, event: Event) -> TicketComment | None:
     if not isinstance(comment_id, int):
         return None
     return await session.get(TicketComment, comment_id)
+
+
+async def _file_added(
+    session: AsyncSession, config: MailConfig, event: Event, ticket: Ticket
+) -> None:
+    comment_id = event.data.get("comment_id")
+    if event.is_internal or event.data.get("is_internal") or not isinstance(comment_id, int):
+        return
+    data = event.data
+    file = {
+        "id": data["attachment_id"],
+        "sha256": data["sha256"],
+        "filename": data["filename"],
+        "content_type": data["content_type"],
+        "size": data["size"],
+        # Opens the ticket's page: the file is never reachable without signing in.
+        "link": f"{config.public_url}/portal/tickets/{ticket.ticket_number}"
+        f"#attachment-{data['attachment_id']}",
+    }
+    await outbox.add_file(session, comment_id, file, kinds=FILE_CARRYING_KINDS)
 
 
 async def _status_changed(session: AsyncSession, event: Event, ticket: Ticket) -> list[Mail]:
@@ -195,6 +226,7 @@ async def _queue(
             ticket_id=ticket.id,
             auto_submitted=mail.auto_submitted,
             references=await _thread(session, config, ticket, user),
+            comment_id=mail.comment_id,
         )
         queued = True
     if queued:
