@@ -22,6 +22,8 @@ from ticketdesk.mail.compose import REPLY_MARKER
 from ticketdesk.mail.config import MailConfig
 from ticketdesk.mail.models import InboundEmail
 from ticketdesk.mail.schedule import schedule_sending
+from ticketdesk.satisfaction import service as satisfaction
+from ticketdesk.satisfaction.models import Rating
 from ticketdesk.tickets.models import Status, Ticket
 
 CUSTOMER_STATUSES = frozenset({Status.WAITING_ON_CUSTOMER, Status.RESOLVED, Status.CLOSED})
@@ -169,8 +171,27 @@ async def _status_changed(session: AsyncSession, event: Event, ticket: Ticket) -
     if target not in CUSTOMER_STATUSES:
         return []
     customer = await _customer(session, ticket)
-    extra = {"status": target.value, "status_label": STATUS_LABELS[target]}
-    return [Mail(customer, "status_changed", extra)] if customer else []
+    if customer is None:
+        return []
+    extra: dict[str, Any] = {"status": target.value, "status_label": STATUS_LABELS[target]}
+    now = clock.now()
+    if target == Status.RESOLVED and satisfaction.can_rate(ticket, now):
+        extra |= _rating_links(mail_settings.active(), ticket, now)
+    return [Mail(customer, "status_changed", extra)]
+
+
+def _rating_links(config: MailConfig, ticket: Ticket, now: Any) -> dict[str, str]:
+    """ "How did we do?": signed links to the rating page, whose GET only asks (FEATURES.md)."""
+    links = {}
+    for name, rating in (
+        ("rating_url", None),
+        ("rating_good", Rating.GOOD),
+        ("rating_bad", Rating.BAD),
+    ):
+        links[name] = satisfaction.rating_url(
+            ticket, base_url=config.public_url, key=config.signing_key, now=now, rating=rating
+        )
+    return links
 
 
 async def _assigned(session: AsyncSession, event: Event, ticket: Ticket) -> list[Mail]:
