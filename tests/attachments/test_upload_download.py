@@ -52,6 +52,7 @@ def test_round_trip_on_each_store(client, people, store_kind, fake_clock):
         "is_internal": False,
         "uploaded_by_id": owner.id,
         "created_at": fake_clock.current.isoformat().replace("+00:00", "Z"),
+        "merged_from_number": None,
     }
     assert client.get(f"{API}/attachments/{meta['id']}", headers=owner.headers).json() == meta
     listed = client.get(f"{API}/tickets/{tid}/attachments", headers=owner.headers).json()

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from tests.attachments.conftest import PDF, PNG, upload_ok
 from tests.factories import (
     API,
     PASSWORD,
@@ -54,6 +55,8 @@ def test_self_export_holds_what_the_person_may_see(client, people):
         "tickets",
         "comments_written",
         "satisfaction_ratings",
+        "attachments_uploaded",
+        "notification_settings",
     }
     assert document["account"]["email"] == customer.email
     assert document["account"]["full_name"] == "Ada Lovelace"
@@ -73,6 +76,55 @@ def test_self_export_holds_what_the_person_may_see(client, people):
     by_admin = export(client, admin, f"/users/{customer.id}/export")
     assert {k: v for k, v in by_admin.items() if k != "exported_at"} == {
         k: v for k, v in document.items() if k != "exported_at"
+    }
+
+
+def test_export_lists_the_files_the_person_may_see_and_their_notification_settings(client, people):
+    customer, agent, other = people["individual"], people["agent"], people["other"]
+    own = make_ticket(client, customer)["id"]
+    theirs = make_ticket(client, other)["id"]
+    (mine,) = upload_ok(client, customer, own, ("screen.png", PNG))
+    (reply,) = upload_ok(client, agent, own, ("manual.pdf", PDF))
+    (secret,) = upload_ok(client, agent, own, ("refund-notes.pdf", PDF), is_internal=True)
+    upload_ok(client, other, theirs, ("not-yours.pdf", PDF))
+    gone = upload_ok(client, customer, own, ("deleted.pdf", PDF))[0]
+    assert (
+        client.delete(f"{API}/attachments/{gone['id']}", headers=agent.headers).status_code == 204
+    )
+    changed = client.patch(
+        f"{API}/users/me/notifications", json={"staff_reply": False}, headers=customer.headers
+    )
+    assert changed.status_code == 200, changed.text
+
+    document = export(client, customer)
+    (ticket,) = document["tickets"]
+    assert [f["filename"] for f in ticket["attachments"]] == ["screen.png", "manual.pdf"]
+    assert [f["filename"] for f in document["attachments_uploaded"]] == ["screen.png"]
+    listed = ticket["attachments"][0]
+    assert listed["id"] == mine["id"] and listed["sha256"] == mine["sha256"]
+    # The download is the ordinary, authenticated one: it works for the person themself.
+    got = client.get(listed["download"], headers=customer.headers)
+    assert got.status_code == 200 and got.content == PNG
+    assert ticket["attachments"][1]["id"] == reply["id"]
+    text = json.dumps(document)
+    for hidden in ("refund-notes", secret["id"], "not-yours", "deleted.pdf"):
+        assert hidden not in text
+    assert document["notification_settings"] == {
+        "ticket_received": True,
+        "staff_reply": False,
+        "status_changed": True,
+    }
+    # Staff see their own uploads, internal ones too, and their own kinds of notification.
+    staff_document = export(client, agent)
+    assert [f["filename"] for f in staff_document["attachments_uploaded"]] == [
+        "manual.pdf",
+        "refund-notes.pdf",
+    ]
+    assert set(staff_document["notification_settings"]) == {
+        "ticket_assigned",
+        "customer_reply",
+        "new_ticket",
+        "sla_breach",
     }
 
 

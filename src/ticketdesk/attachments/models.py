@@ -1,10 +1,11 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Uuid, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from ticketdesk.db import Base, UTCDateTime
+from ticketdesk.tickets.models import Ticket
 
 
 class Blob(Base):
@@ -45,3 +46,12 @@ class Attachment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The number of the file's ticket when that ticket was merged into another: the file then
+    # shows among the other ticket's files, marked as coming from it.
+    merged_from_number: Mapped[str | None] = column_property(
+        select(Ticket.ticket_number)
+        .where(Ticket.id == ticket_id, Ticket.merged_into_id.is_not(None))
+        .correlate_except(Ticket)
+        .scalar_subquery(),
+        expire_on_flush=False,
+    )

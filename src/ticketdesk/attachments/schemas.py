@@ -18,6 +18,8 @@ class AttachmentRead(BaseModel):
     is_internal: bool
     uploaded_by_id: int
     created_at: datetime
+    # Set on the files of a ticket merged into this one (FEATURES.md, merging).
+    merged_from_number: str | None = None
 
 
 def attachment_read(row: Attachment) -> AttachmentRead:
@@ -32,6 +34,7 @@ def attachment_read(row: Attachment) -> AttachmentRead:
         is_internal=row.is_internal,
         uploaded_by_id=row.uploaded_by_id,
         created_at=row.created_at,
+        merged_from_number=row.merged_from_number,
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,7 @@ from ticketdesk.auth.models import User
 from ticketdesk.comments.models import TicketComment
 from ticketdesk.config import Settings
 from ticketdesk.errors import Forbidden, Invalid, NotFound
+from ticketdesk.tickets import merge
 from ticketdesk.tickets import service as tickets
 from ticketdesk.tickets.history import add_activity
 from ticketdesk.tickets.models import Ticket
@@ -64,6 +65,8 @@ async def attach(
             is_internal=is_internal,
             created_at=now,
         )
+        # Known now; read from the database only for rows loaded later.
+        row.merged_from_number = ticket.ticket_number if ticket.merged_into_id else None
         session.add(row)
         rows.append(row)
         add_activity(
@@ -242,19 +245,25 @@ async def spool(
 
 
 def _visible(actor: User) -> list[object]:
-    conditions: list[object] = [Attachment.deleted_at.is_(None), *policy.ticket_visibility(actor)]
+    """Over attachments joined to their ticket: the files of a ticket the actor sees, or of a
+    ticket merged into one they see (it shows in that ticket's conversation)."""
+    conditions: list[object] = [Attachment.deleted_at.is_(None)]
     if not policy.is_staff(actor):
-        conditions.append(Attachment.is_internal.is_(False))
+        seen = select(Ticket.id).where(*policy.ticket_visibility(actor)).correlate(None)
+        own = and_(*policy.ticket_visibility(actor))
+        conditions += [Attachment.is_internal.is_(False), or_(own, Ticket.merged_into_id.in_(seen))]
     return conditions
 
 
 async def list_for_ticket(session: AsyncSession, actor: User, ref: str) -> list[Attachment]:
-    """Oldest first; customers never see internal files."""
+    """Oldest first, with the files of tickets merged into this one; customers never see
+    internal files."""
     ticket = await tickets.get_ticket(session, actor, ref, with_people=False)
+    conversation = await merge.conversation_ids(session, ticket.id)
     query = (
         select(Attachment)
         .join(Ticket, Ticket.id == Attachment.ticket_id)
-        .where(Attachment.ticket_id == ticket.id, *_visible(actor))  # type: ignore[arg-type]
+        .where(Attachment.ticket_id.in_(conversation), *_visible(actor))  # type: ignore[arg-type]
         .order_by(Attachment.id)
     )
     return list(await session.scalars(query))
@@ -319,6 +328,11 @@ async def delete_attachment(
     )
     row.deleted_at, row.deleted_by_id = now, actor.id
     _count(ticket, -1, is_internal=row.is_internal, now=now)
+    if ticket.merged_into_id is not None:
+        # The file also counted in the conversation of the ticket it was merged into.
+        target = await session.get(Ticket, ticket.merged_into_id, with_for_update=True)
+        if target is not None:
+            _count(target, -1, is_internal=row.is_internal, now=now)
     add_activity(
         session,
         ticket,

@@ -53,6 +53,8 @@ class MailConfig:
     imap: Endpoint | None
     accept_unknown_senders: bool
     max_bytes: int
+    # The app's own signing key, for links other domains sign (the satisfaction link).
+    signing_key: str = ""
 
     @property
     def local_part(self) -> str:
@@ -95,4 +97,5 @@ def mail_config(settings: Settings) -> MailConfig:
         imap=parse_endpoint(settings.imap_url) if settings.imap_url else None,
         accept_unknown_senders=settings.mail_accept_unknown_senders,
         max_bytes=int(settings.max_mail_mb * 1024 * 1024),
+        signing_key=signing_key,
     )

@@ -12,17 +12,22 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
+from ticketdesk.attachments import service as attachments
+from ticketdesk.attachments.scan import ScannerUnavailable
 from ticketdesk.auth import policy
 from ticketdesk.auth import service as accounts
 from ticketdesk.auth.models import Role, User
 from ticketdesk.comments import service as comments
+from ticketdesk.comments.models import TicketComment
 from ticketdesk.comments.schemas import CommentCreate
+from ticketdesk.config import Settings
 from ticketdesk.errors import Conflict, DomainError, NotFound
 from ticketdesk.mail import notify, outbox, parsing, signing
 from ticketdesk.mail.config import MailConfig
 from ticketdesk.mail.models import InboundEmail, InboundStatus, OutboundEmail, OutboxStatus
 from ticketdesk.tickets import numbering
 from ticketdesk.tickets import service as tickets
+from ticketdesk.tickets.history import add_activity
 from ticketdesk.tickets.models import Ticket
 from ticketdesk.tickets.schemas import TicketCreate
 
@@ -106,7 +111,13 @@ async def _by_message_id(session: AsyncSession, key: str) -> InboundEmail | None
 
 
 async def process(
-    session: AsyncSession, config: MailConfig, inbound_id: int, *, now: datetime
+    session: AsyncSession,
+    config: MailConfig,
+    inbound_id: int,
+    *,
+    settings: Settings,
+    now: datetime,
+    last_attempt: bool = True,
 ) -> InboundEmail:
     """Runs once for a `received` mail; anything else is left as it is (already handled)."""
     row = await session.get(InboundEmail, inbound_id, with_for_update=True)
@@ -116,9 +127,17 @@ async def process(
         return row
     try:
         async with session.begin_nested():
-            await _process(session, config, row, now=now)
+            await _process(session, config, settings, row, now=now)
     except DBAPIError:
         raise  # the database is in trouble: the job is retried
+    except ScannerUnavailable as error:
+        # Files are never stored unscanned, and never dropped for want of a scanner: the
+        # whole mail waits and is processed again (or, at the last try, can be reprocessed).
+        if not last_attempt:
+            raise
+        row.status = InboundStatus.FAILED
+        row.error = f"{error}: reprocess the mail when the virus scanner is back"
+        row.ticket_id = row.comment_id = None
     except Exception as error:
         log.exception("inbound mail %s failed", row.id)
         row.status, row.error = InboundStatus.FAILED, f"{type(error).__name__}: {error}"[:2000]
@@ -144,8 +163,9 @@ async def reprocess(session: AsyncSession, actor: User, inbound_id: int) -> Inbo
 
 
 async def _process(
-    session: AsyncSession, config: MailConfig, row: InboundEmail, *, now: datetime
-) -> None:
+    session: AsyncSession, config: MailConfig, settings: Settings, row: InboundEmail, *,
+    now: datetime,
+) -> None:  # fmt: skip
     message = parsing.parse(row.raw)
     reason = parsing.automatic_reason(message)
     if reason is not None:
@@ -172,6 +192,7 @@ async def _process(
             session, user, ticket.ticket_number, CommentCreate(comment=reply)
         )
         row.status, row.ticket_id, row.comment_id = InboundStatus.PROCESSED, ticket.id, comment.id
+        row.error = await _attach_files(session, settings, user, message, comment=comment, now=now)
         return
     if user is None:
         if not config.accept_unknown_senders:
@@ -180,8 +201,56 @@ async def _process(
         user = await _new_customer(session, address, name, now)
     created = await _new_ticket(session, user, row, text)
     row.status, row.ticket_id = InboundStatus.PROCESSED, created.id
+    notes = [await _attach_files(session, settings, user, message, ticket=created, now=now)]
     if ticket is not None:
-        row.error = f"the sender may not write on {ticket.ticket_number}: filed as a new ticket"
+        refused = f"the sender may not write on {ticket.ticket_number}: filed as a new ticket"
+        notes.insert(0, refused)
+    row.error = "; ".join(note for note in notes if note) or None
+
+
+async def _attach_files(
+    session: AsyncSession,
+    settings: Settings,
+    author: User,
+    message: EmailMessage,
+    *,
+    ticket: Ticket | None = None,
+    comment: TicketComment | None = None,
+    now: datetime,
+) -> str | None:
+    """The mail's files become attachments of its ticket (or comment) under the upload rules.
+    A refused file is left out, never the mail: it stays in the stored raw mail, and the
+    inbound log and the ticket's (staff-only) activity say which file and why."""
+    found = parsing.files(message)
+    if not found:
+        return None
+    if comment is not None:
+        ticket = await session.scalar(
+            select(Ticket).where(Ticket.id == comment.ticket_id).with_for_update()
+        )
+    assert ticket is not None
+    refused = []
+    for number, file in enumerate(found, start=1):
+        reason = None
+        if number > settings.max_upload_files:
+            reason = f"a mail may carry at most {settings.max_upload_files} files"
+        else:
+            try:
+                await attachments.store_file(
+                    session, author, ticket, filename=file.filename, data=file.data,
+                    settings=settings, comment=comment, declared_type=file.declared_type,
+                )  # fmt: skip
+            except ScannerUnavailable:
+                raise
+            except DomainError as error:
+                reason = str(error)
+        if reason is not None:
+            refused.append(f"{file.filename!r} refused: {reason}")
+            add_activity(
+                session, ticket, author, "attachment_refused", now=now,
+                filename=file.filename, size=len(file.data), reason=reason,
+            )  # fmt: skip
+    return "; ".join(refused)[:2000] or None
 
 
 def _may_add(user: User, ticket: Ticket) -> bool:

@@ -5,6 +5,7 @@ per stored mail, polling stores once per Message-ID."""
 from typing import Any
 
 from ticketdesk import jobs
+from ticketdesk.attachments.storage import storage_for
 from ticketdesk.config import Settings
 from ticketdesk.mail import imap, inbound, notify, sender
 from ticketdesk.mail.config import mail_config
@@ -18,7 +19,9 @@ __all__ = ["notify"]  # imported for its event-log subscriber, in workers too
 
 @jobs.handler(SEND, max_attempts=3)
 async def send(ctx: jobs.JobContext, payload: dict[str, Any]) -> None:
-    await sender.send_due(ctx.transaction, mail_config(ctx.settings), now=ctx.now)
+    await sender.send_due(
+        ctx.transaction, mail_config(ctx.settings), now=ctx.now, storage=storage_for(ctx.settings)
+    )
 
 
 def _sweep_every(settings: Settings) -> float:
@@ -27,13 +30,22 @@ def _sweep_every(settings: Settings) -> float:
 
 @jobs.periodic("mail.send_due", every=_sweep_every)
 async def send_due(ctx: jobs.JobContext, payload: dict[str, Any]) -> None:
-    await sender.send_due(ctx.transaction, mail_config(ctx.settings), now=ctx.now)
+    await sender.send_due(
+        ctx.transaction, mail_config(ctx.settings), now=ctx.now, storage=storage_for(ctx.settings)
+    )
 
 
 @jobs.handler(PROCESS, max_attempts=5)
 async def process(ctx: jobs.JobContext, payload: dict[str, Any]) -> None:
     async with ctx.transaction() as session:
-        await inbound.process(session, mail_config(ctx.settings), int(payload["id"]), now=ctx.now)
+        await inbound.process(
+            session,
+            mail_config(ctx.settings),
+            int(payload["id"]),
+            settings=ctx.settings,
+            now=ctx.now,
+            last_attempt=ctx.last_attempt,
+        )
 
 
 def _poll_every(settings: Settings) -> float:

@@ -45,11 +45,16 @@ class OutboundEmail(Base):
         Index("ix_mail_outbox_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_mail_outbox_ticket_id_id", "ticket_id", "id"),
         Index("ix_mail_outbox_to_addr", "to_addr"),
+        Index("ix_mail_outbox_comment_id", "comment_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The public comment the mail carries, whose files (added in its transaction) go with it.
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ticket_comments.id", ondelete="SET NULL")
+    )
     to_addr: Mapped[str] = mapped_column(String(320))
     to_name: Mapped[str] = mapped_column(String(200), default="")
     kind: Mapped[str] = mapped_column(String(32))
@@ -58,6 +63,11 @@ class OutboundEmail(Base):
     body_html: Mapped[str] = mapped_column(Text)
     # Threading and automatic-mail headers, fixed when the row is written.
     headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The files sent with the mail: [{id, sha256, filename, content_type, size}], attached
+    # up to a total size, linked beyond it (compose.py).
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
     message_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     status: Mapped[OutboxStatus] = mapped_column(enum_column(OutboxStatus))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

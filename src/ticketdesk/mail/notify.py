@@ -22,6 +22,8 @@ from ticketdesk.mail.compose import REPLY_MARKER
 from ticketdesk.mail.config import MailConfig
 from ticketdesk.mail.models import InboundEmail
 from ticketdesk.mail.schedule import schedule_sending
+from ticketdesk.satisfaction import service as satisfaction
+from ticketdesk.satisfaction.models import Rating
 from ticketdesk.tickets.models import Status, Ticket
 
 CUSTOMER_STATUSES = frozenset({Status.WAITING_ON_CUSTOMER, Status.RESOLVED, Status.CLOSED})
@@ -54,13 +56,22 @@ class Mail:
     kind: str
     extra: dict[str, Any] = field(default_factory=dict)
     auto_submitted: str | None = "auto-generated"
+    comment_id: int | None = None
 
 
 Rule = Callable[[AsyncSession, Event, Ticket], Awaitable[list[Mail]]]
 
 
+# The mails that carry a comment's files: customers get only public files of public staff
+# comments (internal files never reach them; ATTACHMENTS.md).
+FILE_CARRYING_KINDS = frozenset({"staff_reply"})
+
+
 async def on_event(session: AsyncSession, event: Event) -> None:
     ticket = event.ticket
+    if event.type == "attachment.added" and ticket is not None:
+        await _file_added(session, mail_settings.active(), event, ticket)
+        return
     rule = RULES.get(event.type)
     if ticket is None or rule is None:
         return
@@ -122,7 +133,9 @@ async def _comment_created(session: AsyncSession, event: Event, ticket: Ticket) 
     if author is not None and policy.is_staff(author):
         customer = await _customer(session, ticket)
         # A staff reply is written by a person: no Auto-Submitted.
-        return [Mail(customer, "staff_reply", extra, None)] if customer is not None else []
+        if customer is None:
+            return []
+        return [Mail(customer, "staff_reply", extra, None, comment_id=comment.id)]
     return [Mail(u, "customer_reply", extra) for u in await _assignee_or_admins(session, ticket)]
 
 
@@ -133,13 +146,52 @@ async def _comment(session: AsyncSession, event: Event) -> TicketComment | None:
     return await session.get(TicketComment, comment_id)
 
 
+async def _file_added(
+    session: AsyncSession, config: MailConfig, event: Event, ticket: Ticket
+) -> None:
+    comment_id = event.data.get("comment_id")
+    if event.is_internal or event.data.get("is_internal") or not isinstance(comment_id, int):
+        return
+    data = event.data
+    file = {
+        "id": data["attachment_id"],
+        "sha256": data["sha256"],
+        "filename": data["filename"],
+        "content_type": data["content_type"],
+        "size": data["size"],
+        # Opens the ticket's page: the file is never reachable without signing in.
+        "link": f"{config.public_url}/portal/tickets/{ticket.ticket_number}"
+        f"#attachment-{data['attachment_id']}",
+    }
+    await outbox.add_file(session, comment_id, file, kinds=FILE_CARRYING_KINDS)
+
+
 async def _status_changed(session: AsyncSession, event: Event, ticket: Ticket) -> list[Mail]:
     target = Status(event.data.get("to", ticket.status))
     if target not in CUSTOMER_STATUSES:
         return []
     customer = await _customer(session, ticket)
-    extra = {"status": target.value, "status_label": STATUS_LABELS[target]}
-    return [Mail(customer, "status_changed", extra)] if customer else []
+    if customer is None:
+        return []
+    extra: dict[str, Any] = {"status": target.value, "status_label": STATUS_LABELS[target]}
+    now = clock.now()
+    if target == Status.RESOLVED and satisfaction.can_rate(ticket, now):
+        extra |= _rating_links(mail_settings.active(), ticket, now)
+    return [Mail(customer, "status_changed", extra)]
+
+
+def _rating_links(config: MailConfig, ticket: Ticket, now: Any) -> dict[str, str]:
+    """ "How did we do?": signed links to the rating page, whose GET only asks (FEATURES.md)."""
+    links = {}
+    for name, rating in (
+        ("rating_url", None),
+        ("rating_good", Rating.GOOD),
+        ("rating_bad", Rating.BAD),
+    ):
+        links[name] = satisfaction.rating_url(
+            ticket, base_url=config.public_url, key=config.signing_key, now=now, rating=rating
+        )
+    return links
 
 
 async def _assigned(session: AsyncSession, event: Event, ticket: Ticket) -> list[Mail]:
@@ -195,6 +247,7 @@ async def _queue(
             ticket_id=ticket.id,
             auto_submitted=mail.auto_submitted,
             references=await _thread(session, config, ticket, user),
+            comment_id=mail.comment_id,
         )
         queued = True
     if queued:

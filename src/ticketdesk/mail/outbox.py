@@ -30,6 +30,7 @@ async def queue_mail(
     ticket_id: int | None = None,
     auto_submitted: str | None = "auto-generated",
     references: list[str] | None = None,
+    comment_id: int | None = None,
 ) -> OutboundEmail:
     """One outbox row, rendered now; `suppressed` at once for an address that bounced."""
     rendered = compose.render(kind, context)
@@ -47,6 +48,8 @@ async def queue_mail(
     row = OutboundEmail(
         ticket_id=ticket_id,
         recipient_id=recipient_id,
+        comment_id=comment_id,
+        attachments=[],
         to_addr=to_addr.lower(),
         to_name=to_name,
         kind=kind,
@@ -74,6 +77,21 @@ async def replace_text(session: AsyncSession, ticket_id: int, old: str, new: str
         .execution_options(synchronize_session="fetch")
     )
     await session.execute(statement)
+
+
+async def add_file(
+    session: AsyncSession, comment_id: int, file: dict[str, Any], *, kinds: frozenset[str]
+) -> None:
+    """A file added to a comment goes with the comment's mails of these kinds that have not
+    left yet (in practice: the file came in the comment's own transaction)."""
+    query = select(OutboundEmail).where(
+        OutboundEmail.comment_id == comment_id,
+        OutboundEmail.kind.in_(kinds),
+        OutboundEmail.status.in_((OutboxStatus.QUEUED, OutboxStatus.SUPPRESSED)),
+        OutboundEmail.attempts == 0,
+    )
+    for row in await session.scalars(query.with_for_update()):
+        row.attachments = [*row.attachments, file]  # a new list: JSON changes are by value
 
 
 async def is_suppressed(session: AsyncSession, address: str) -> bool:

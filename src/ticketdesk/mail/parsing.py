@@ -4,6 +4,7 @@ Pure functions over the standard library's `email` package (and nh3 for HTML); n
 """
 
 import html as html_lib
+import mimetypes
 import re
 from dataclasses import dataclass, field
 from email import policy
@@ -224,3 +225,67 @@ def _starts_quote(lines: list[str], index: int, line: str) -> bool:
     return bool(OUTLOOK_HEADER.match(line)) and any(
         OUTLOOK_NEXT.match(n.strip()) for n in lines[index + 1 : index + 4]
     )
+
+
+@dataclass(frozen=True)
+class MailFile:
+    """A file a mail carries: an attachment, an inline image, a forwarded mail."""
+
+    filename: str
+    declared_type: str
+    data: bytes
+
+
+def files(message: Message) -> list[MailFile]:
+    """Every part that is not the text or HTML the mail's body is read from, in mail order.
+    Inline images (`cid:` references) are files like any other; a forwarded mail is one
+    `.eml` file, not opened up."""
+    found: list[MailFile] = []
+    for part in _leaves(message):
+        name = _filename(part)
+        kind = part.get_content_type()
+        is_body = kind in ("text/plain", "text/html") and not name
+        if is_body and part.get_content_disposition() != "attachment":
+            continue
+        data = _bytes_of(part)
+        if data is None:
+            continue
+        found.append(MailFile(name or _default_name(kind, len(found) + 1), kind, data))
+    return found
+
+
+def _leaves(part: Message) -> list[Message]:
+    if part.get_content_type() != "message/rfc822" and part.is_multipart():
+        payload = part.get_payload()
+        assert isinstance(payload, list)
+        return [leaf for sub in payload if isinstance(sub, Message) for leaf in _leaves(sub)]
+    return [part]
+
+
+def _filename(part: Message) -> str:
+    try:
+        name = part.get_filename() or ""
+    except (ValueError, IndexError, LookupError):
+        name = ""
+    return " ".join(str(name).split())
+
+
+def _bytes_of(part: Message) -> bytes | None:
+    if part.get_content_type() == "message/rfc822":
+        inner = part.get_payload()
+        inner = inner[0] if isinstance(inner, list) and inner else inner
+        if not isinstance(inner, Message):
+            return None
+        try:
+            return inner.as_bytes(policy=policy.SMTP)
+        except (ValueError, LookupError, UnicodeError):
+            return inner.as_bytes(policy=policy.compat32)
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else None
+
+
+def _default_name(kind: str, number: int) -> str:
+    if kind == "message/rfc822":
+        return f"message-{number}.eml"
+    stem = "image" if kind.startswith("image/") else "attachment"
+    return f"{stem}-{number}{mimetypes.guess_extension(kind) or '.bin'}"

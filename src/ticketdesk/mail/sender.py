@@ -14,6 +14,7 @@ import aiosmtplib
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ticketdesk.attachments.storage import Storage
 from ticketdesk.mail import compose, outbox, signing
 from ticketdesk.mail.config import Endpoint, MailConfig
 from ticketdesk.mail.models import OutboundEmail, OutboxStatus
@@ -36,10 +37,13 @@ class Outcome:
         return self.code is not None and self.code >= 500
 
 
-async def send_due(transaction: Transaction, config: MailConfig, *, now: datetime) -> int:
+async def send_due(
+    transaction: Transaction, config: MailConfig, *, now: datetime, storage: Storage | None = None
+) -> int:
     """Sends every due mail in batches; returns how many were accepted by the server.
 
-    Without an SMTP server configured the mail stays queued.
+    Without an SMTP server configured the mail stays queued. `storage` holds the bytes of the
+    files the mails carry.
     """
     if config.smtp is None:
         return 0
@@ -49,7 +53,7 @@ async def send_due(transaction: Transaction, config: MailConfig, *, now: datetim
             rows = await claim(session, config, now=now)
         if not rows:
             return delivered
-        outcomes = await deliver(config, config.smtp, rows)
+        outcomes = await deliver(config, config.smtp, rows, storage=storage)
         async with transaction() as session:
             await record(session, config, outcomes, now=now)
         delivered += sum(1 for o in outcomes if o.code is None)
@@ -102,7 +106,11 @@ def _client(endpoint: Endpoint) -> aiosmtplib.SMTP:
 
 
 async def deliver(
-    config: MailConfig, endpoint: Endpoint, rows: list[OutboundEmail]
+    config: MailConfig,
+    endpoint: Endpoint,
+    rows: list[OutboundEmail],
+    *,
+    storage: Storage | None = None,
 ) -> list[Outcome]:
     """Sends the rows on one connection. A broken connection makes the rest temporary failures."""
     outcomes: list[Outcome] = []
@@ -113,7 +121,7 @@ async def deliver(
         return [Outcome(r.id, r.attempts, 421, f"cannot connect: {error}") for r in rows]
     try:
         for row in rows:
-            outcome = await _send_one(smtp, config, row)
+            outcome = await _send_one(smtp, config, row, storage)
             outcomes.append(outcome)
             if outcome.code == 421:  # the connection is gone
                 break
@@ -128,8 +136,11 @@ async def deliver(
     return outcomes + [Outcome(r.id, r.attempts, 421, reason) for r in rows if r.id not in done]
 
 
-async def _send_one(smtp: aiosmtplib.SMTP, config: MailConfig, row: OutboundEmail) -> Outcome:
-    message = compose.build_message(config, row)
+async def _send_one(
+    smtp: aiosmtplib.SMTP, config: MailConfig, row: OutboundEmail, storage: Storage | None
+) -> Outcome:
+    contents = await _contents(row, storage)
+    message = compose.build_message(config, row, contents)
     try:
         refused, _ = await smtp.sendmail(config.from_addr, [row.to_addr], message)
     except aiosmtplib.SMTPRecipientsRefused as error:
@@ -143,6 +154,20 @@ async def _send_one(smtp: aiosmtplib.SMTP, config: MailConfig, row: OutboundEmai
         response = next(iter(refused.values()))
         return await _refused(smtp, row, response.code, response.message)
     return Outcome(row.id, row.attempts, None)
+
+
+async def _contents(row: OutboundEmail, storage: Storage | None) -> dict[str, bytes]:
+    """The bytes of the files the mail attaches (at most 10 MB, one mail at a time)."""
+    attached, _ = compose.split_files(row.attachments or [])
+    contents: dict[str, bytes] = {}
+    if storage is None:
+        return contents
+    for file in attached:
+        sha256, size = str(file["sha256"]), int(file["size"])
+        if sha256 in contents or not await storage.exists(sha256):
+            continue  # deleted since the mail was written: listed, not attached
+        contents[sha256] = b"".join([chunk async for chunk in storage.read(sha256, 0, size - 1)])
+    return contents
 
 
 async def _refused(smtp: aiosmtplib.SMTP, row: OutboundEmail, code: int, text: str) -> Outcome:

@@ -10,17 +10,22 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ticketdesk import clock
+from ticketdesk.attachments.models import Attachment
 from ticketdesk.auth import policy
 from ticketdesk.auth import service as accounts
 from ticketdesk.auth.models import User
 from ticketdesk.comments.models import TicketComment
 from ticketdesk.errors import Conflict, NotFound
+from ticketdesk.mail import preferences
 from ticketdesk.organizations.models import Organization
 from ticketdesk.satisfaction.models import SatisfactionRating
 from ticketdesk.sla.models import SettingsAudit
 from ticketdesk.tickets.models import Ticket, split_tags
 
 BATCH = 500
+# Files are exported as their metadata and where to download them (with the person's own
+# sign-in): the document stays small, and bytes never leave without authentication.
+DOWNLOAD_PATH = "/api/v1/attachments/{id}/content"
 PLACEHOLDER_NAME = "Anonymized user {id}"
 # `.invalid` can never be a real mail domain (RFC 2606): nothing is ever sent there.
 PLACEHOLDER_EMAIL = "anonymized-{id}@anonymized.invalid"
@@ -65,9 +70,14 @@ async def export_document(
             tickets = tickets.where(Ticket.is_internal.is_(False))
         first = True
         async for batch in _batches(session, tickets, Ticket.id):
-            conversations = await _conversations(session, [t.id for t in batch], staff=staff)
+            ids = [t.id for t in batch]
+            conversations = await _conversations(session, ids, staff=staff)
+            files = await _files(session, Attachment.ticket_id.in_(ids), staff=staff)
             for ticket in batch:
-                entry = _ticket(ticket) | {"comments": conversations.get(ticket.id, [])}
+                entry = _ticket(ticket) | {
+                    "comments": conversations.get(ticket.id, []),
+                    "attachments": [_file(f) for f in files if f.ticket_id == ticket.id],
+                }
                 yield (b"" if first else b", ") + _json(entry)
                 first = False
         yield b'], "comments_written": ['
@@ -86,6 +96,14 @@ async def export_document(
             .order_by(SatisfactionRating.ticket_id)
         )
         yield _json([_rating(r) for r in ratings])
+        # Files the person sent, on tickets they may still see (theirs or their organization's).
+        uploaded = await _files(
+            session, Attachment.uploaded_by_id == user.id, *policy.ticket_visibility(user),
+            staff=staff,
+        )  # fmt: skip
+        yield b', "attachments_uploaded": ' + _json([_file(f) for f in uploaded])
+        yield b', "notification_settings": '
+        yield _json(await preferences.get_preferences(session, user))
         yield b"}\n"
 
 
@@ -115,6 +133,35 @@ async def _conversations(
     for comment, author in await session.execute(query):
         found.setdefault(comment.ticket_id, []).append(_comment(comment) | {"author": author})
     return found
+
+
+async def _files(session: AsyncSession, *where: Any, staff: bool) -> list[Attachment]:
+    """Live files (no tombstones); for a customer, never an internal one."""
+    query = (
+        select(Attachment)
+        .join(Ticket, Ticket.id == Attachment.ticket_id)
+        .where(Attachment.deleted_at.is_(None), *where)
+        .order_by(Attachment.id)
+    )
+    if not staff:
+        query = query.where(Attachment.is_internal.is_(False))
+    return list(await session.scalars(query))
+
+
+def _file(row: Attachment) -> dict[str, Any]:
+    return {
+        "id": str(row.public_id),
+        "ticket_id": row.ticket_id,
+        "comment_id": row.comment_id,
+        "filename": row.filename,
+        "content_type": row.content_type,
+        "size": row.size,
+        "sha256": row.sha256,
+        "is_internal": row.is_internal,
+        "uploaded_by_id": row.uploaded_by_id,
+        "created_at": row.created_at,
+        "download": DOWNLOAD_PATH.format(id=row.public_id),
+    }
 
 
 def _json(value: Any) -> bytes:

@@ -79,9 +79,11 @@ async def merge_ticket(session: AsyncSession, actor: User, ref: str, data: Merge
         },
         now=now,
     )
-    # The target's conversation now holds the source's comments: its counters say so.
+    # The target's conversation now holds the source's comments and files: its counters say so.
     target.comments_count += source.comments_count
     target.public_comments_count += source.public_comments_count
+    target.attachments_count += source.attachments_count
+    target.public_attachments_count += source.public_attachments_count
     target.updated_at = now
     await session.flush()
     return await tickets.get_ticket(session, actor, str(source.id))
