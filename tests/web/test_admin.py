@@ -1,0 +1,357 @@
+"""The admin console: every page × every role (404 for all but the super_admin, the sign-in
+page for visitors), CSRF on each form, and each page calling the API's own services."""
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.factories import (
+    API,
+    CUSTOMER_ROLES,
+    FakeClock,
+    People,
+    insert_tickets,
+    make_ticket,
+    make_user,
+)
+from tests.web.pages import browser_for, visible_text
+
+ADMIN_PAGES = (
+    "/admin",
+    "/admin/dashboard",
+    "/admin/dashboard?start_date=2025-01-01&end_date=2025-01-31",
+    "/admin/sla",
+    "/admin/sla/preview?preview_priority=urgent",
+    "/admin/users",
+)
+# Each form of the console, with a body the super_admin's form would send.
+ADMIN_FORMS = {
+    "/admin/sla/policies": {
+        "priority": "low",
+        "first_response_time": "100",
+        "resolution_time": "200",
+    },
+    "/admin/sla/hours": {"timezone": "UTC", "mon": "09:00-17:00"},
+    "/admin/users": {
+        "email": "new-agent@example.com",
+        "full_name": "New Agent",
+        "password": "a-long-enough-password-9",
+        "role": "agent",
+    },
+}
+
+
+def _user_forms(people: People) -> dict[str, dict[str, str]]:
+    target = people["other"].id
+    return {
+        f"/admin/users/{target}": {"is_active": "false"},
+        f"/admin/users/{target}/reset-link": {},
+    }
+
+
+def test_visitors_are_sent_to_sign_in_from_every_admin_page(client: TestClient) -> None:
+    for url in ADMIN_PAGES:
+        response = client.get(url, follow_redirects=False)
+        assert response.status_code == 303, url
+        assert response.headers["location"].startswith("/login?next=/admin"), url
+
+
+@pytest.mark.parametrize("role", ["agent", *CUSTOMER_ROLES])
+def test_everyone_but_the_super_admin_gets_404_on_every_admin_page(
+    client: TestClient, people: People, role: str
+) -> None:
+    browser = browser_for(client, people[role])
+    for url in ADMIN_PAGES:
+        assert browser.get(url).status_code == 404, url
+    for url, data in (ADMIN_FORMS | _user_forms(people)).items():
+        assert browser.post(url, data).status_code == 404, url
+    assert "/admin" not in browser.get("/desk" if role == "agent" else "/portal").text
+    # Nothing changed.
+    policies = client.get(f"{API}/tickets/sla/config", headers=people["super_admin"].headers)
+    assert [p["first_response_time"] for p in policies.json() if p["priority"] == "low"] != [100]
+    user = client.get(f"{API}/users", headers=people["super_admin"].headers).json()
+    assert all(u["is_active"] for u in user)
+
+
+def test_the_super_admin_sees_every_admin_page(client: TestClient, people: People) -> None:
+    browser = browser_for(client, people["super_admin"])
+    for url in ADMIN_PAGES:
+        response = browser.get(url)
+        if url == "/admin":
+            assert response.headers["location"] == "/admin/dashboard"
+            continue
+        assert response.status_code == 200, url
+    assert 'href="/admin/dashboard"' in browser.get("/desk").text
+
+
+def test_every_admin_form_needs_the_csrf_token(client: TestClient, people: People) -> None:
+    browser = browser_for(client, people["super_admin"])
+    for url, data in (ADMIN_FORMS | _user_forms(people)).items():
+        assert browser.post(url, data, csrf=False).status_code == 403, url
+        assert browser.post(url, data | {"csrf_token": "forged"}, csrf=False).status_code == 403
+    user = client.get(f"{API}/users", headers=people["super_admin"].headers).json()
+    assert all(u["is_active"] for u in user)
+    assert "new-agent@example.com" not in {u["email"] for u in user}
+
+
+def test_docs_redirects_to_the_api_docs(client: TestClient) -> None:
+    response = client.get("/docs", follow_redirects=False)
+    assert response.status_code == 307
+    assert response.headers["location"] == "/api/docs"
+
+
+# The dashboard
+
+
+def _cells(page: str, key: str) -> dict[str, list[str]]:
+    """A figure table's rows: label -> the cells' data-value."""
+    table = re.search(rf'<table[^>]*data-table="{key}".*?</table>', page, re.S)
+    assert table, key
+    rows = {}
+    for row in re.findall(r"<tr><th scope=\"row\">(.*?)</th>(.*?)</tr>", table.group(0), re.S):
+        rows[row[0].strip()] = re.findall(r'data-value="([^"]*)"', row[1])
+    return rows
+
+
+def _chart_data(page: str) -> dict[str, Any]:
+    import html
+    import json
+
+    found = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', page, re.S)
+    assert found
+    return json.loads(html.unescape(found.group(1)))  # type: ignore[no-any-return]
+
+
+def test_dashboard_figures_are_the_apis_and_every_chart_has_its_table(
+    client: TestClient, people: People, fake_clock: FakeClock
+) -> None:
+    fake_clock.set(datetime(2025, 3, 10, 12, 0, tzinfo=UTC))
+    owner = people["individual"].id
+    day = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+    insert_tickets(client, owner, 3, created_at=day - timedelta(days=10))  # before the range
+    insert_tickets(
+        client,
+        owner,
+        2,
+        created_at=day - timedelta(days=10),
+        status="resolved",
+        resolved_at=day + timedelta(days=1),
+    )
+    insert_tickets(client, owner, 4, created_at=day, priority="high", category="billing")
+    insert_tickets(
+        client,
+        owner,
+        1,
+        created_at=day + timedelta(days=2),
+        status="closed",
+        resolved_at=day + timedelta(days=2, hours=5),
+        priority="urgent",
+    )
+    browser = browser_for(client, people["super_admin"])
+    page = browser.get("/admin/dashboard?start_date=2025-03-01&end_date=2025-03-07").text
+    api = client.get(
+        f"{API}/tickets/statistics/overview?start_date=2025-03-01&end_date=2025-03-07",
+        headers=people["super_admin"].headers,
+    ).json()
+    charts = _chart_data(page)
+    for key, figures in (
+        ("status", {s: api[f"{s}_tickets"] for s in charts["status"]["labels"]}),
+        ("priority", api["tickets_by_priority"]),
+        ("category", api["tickets_by_category"]),
+    ):
+        assert dict(
+            zip(charts[key]["labels"], dict(charts[key]["series"])["Tickets"], strict=True)
+        ) == (figures)
+        table = _cells(page, key)
+        assert [int(v[0]) for v in table.values()] == dict(charts[key]["series"])["Tickets"]
+    assert api["total_tickets"] == 5
+    assert api["tickets_by_priority"]["high"] == 4
+    daily = charts["daily"] | {"series": dict(charts["daily"]["series"])}
+    assert daily["labels"][0] == "2025-03-01" and daily["labels"][-1] == "2025-03-07"
+    assert daily["series"]["Created"] == [0, 0, 4, 0, 1, 0, 0]
+    assert daily["series"]["Resolved"] == [0, 0, 0, 2, 1, 0, 0]
+    # 5 open before the range (3 open, 2 resolved later), then the range's flow.
+    assert daily["series"]["Backlog"] == [5, 5, 9, 7, 7, 7, 7]
+    table = _cells(page, "daily")
+    assert [[int(c) for c in v] for v in table.values()] == [
+        list(col) for col in zip(*daily["series"].values(), strict=True)
+    ]
+    assert [name for name, _ in charts["daily"]["series"]] == ["Created", "Resolved", "Backlog"]
+    sla = _cells(page, "sla")
+    assert [v[0] for v in sla.values()] == [
+        "" if api[k] is None else str(api[k])
+        for k in ("sla_first_response_compliance", "sla_resolution_compliance")
+    ]
+    counts = client.get(f"{API}/dashboard", headers=people["super_admin"].headers).json()
+    for key in ("open_tickets", "unassigned_tickets", "created_today", "sla_breached_tickets"):
+        assert f'data-count="{key}">{counts[key]}<' in page, key
+
+
+def test_dashboard_range_is_checked(client: TestClient, people: People) -> None:
+    browser = browser_for(client, people["super_admin"])
+    bad = {
+        "start_date=2025-02-01&end_date=2025-01-01": "end_date is before start_date",
+        "start_date=2024-01-01&end_date=2025-06-01": "at most 366 days",
+        "start_date=yesterday": "not a date",
+    }
+    for query, message in bad.items():
+        response = browser.get(f"/admin/dashboard?{query}")
+        assert response.status_code == 422, query
+        assert message in visible_text(response.text)
+
+
+# SLA and business hours
+
+
+def test_policy_form_is_the_apis_policy_change(client: TestClient, people: People) -> None:
+    browser = browser_for(client, people["super_admin"])
+    form = {"priority": "urgent", "first_response_time": "45", "resolution_time": "600"}
+    response = browser.post("/admin/sla/policies", form | {"business_hours": "on"})
+    assert response.status_code == 303
+    policies = client.get(f"{API}/tickets/sla/config", headers=people["super_admin"].headers).json()
+    urgent = next(p for p in policies if p["priority"] == "urgent")
+    assert urgent == {
+        "priority": "urgent",
+        "first_response_time": 45,
+        "resolution_time": 600,
+        "applies_business_hours_only": True,
+    }
+    page = browser.get("/admin/sla?saved=urgent").text
+    assert 'name="first_response_time" value="45"' in page
+    refused = browser.post("/admin/sla/policies", form | {"first_response_time": "0"})
+    assert refused.status_code == 422
+    assert "greater than 0" in visible_text(refused.text)
+    assert browser.post("/admin/sla/policies", form | {"resolution_time": "x"}).status_code == 422
+
+
+def test_hours_form_saves_and_shows_the_calendars_messages(
+    client: TestClient, people: People
+) -> None:
+    browser = browser_for(client, people["super_admin"])
+    form = {
+        "timezone": "Europe/Paris",
+        "mon": "08:00-12:00, 13:00-17:00",
+        "tue": "09:00-17:00",
+        "holidays": "2025-12-25\n2025-12-26",
+    }
+    assert browser.post("/admin/sla/hours", form).status_code == 303
+    hours = client.get(
+        f"{API}/tickets/sla/business-hours", headers=people["super_admin"].headers
+    ).json()
+    assert hours["timezone"] == "Europe/Paris"
+    assert hours["weekly"]["mon"] == [["08:00", "12:00"], ["13:00", "17:00"]]
+    assert hours["weekly"]["wed"] == []
+    assert hours["holidays"] == ["2025-12-25", "2025-12-26"]
+    page = browser.get("/admin/sla").text
+    assert 'value="08:00-12:00, 13:00-17:00"' in page
+    for bad, field in (
+        ({"timezone": "Mars/Olympus"}, "time zone"),
+        ({"mon": "17:00-09:00"}, "mon"),
+        ({"holidays": "2025-13-45"}, "holiday"),
+    ):
+        response = browser.post("/admin/sla/hours", form | bad)
+        assert response.status_code == 422, bad
+        assert field in visible_text(response.text).lower(), bad
+        api = client.put(
+            f"{API}/tickets/sla/business-hours",
+            json={"timezone": "UTC", "weekly": {}, "holidays": []} | _api_shape(form | bad),
+            headers=people["super_admin"].headers,
+        )
+        assert api.status_code == 422
+        detail = api.json()["detail"]
+        message = detail if isinstance(detail, str) else detail[0]["msg"]
+        assert message.removeprefix("Value error, ") in visible_text(response.text)
+
+
+def _api_shape(form: dict[str, str]) -> dict[str, Any]:
+    weekly = {
+        day: [part.strip().split("-") for part in form[day].split(",")]
+        for day in ("mon", "tue")
+        if day in form
+    }
+    return {"timezone": form["timezone"], "weekly": weekly, "holidays": form["holidays"].split()}
+
+
+def test_preview_is_the_due_time_a_new_ticket_gets(
+    client: TestClient, people: People, fake_clock: FakeClock
+) -> None:
+    fake_clock.set(datetime(2025, 1, 10, 16, 0, tzinfo=UTC))  # a Friday, 16:00 UTC
+    browser = browser_for(client, people["super_admin"])
+    form = {"priority": "high", "first_response_time": "120", "resolution_time": "480"}
+    browser.post("/admin/sla/policies", form | {"business_hours": "on"})
+    fragment = browser.get("/admin/sla/preview?preview_priority=high").text
+    ticket = make_ticket(client, people["individual"], priority="high")
+    first = datetime.fromisoformat(ticket["first_response_due_at"].replace("Z", "+00:00"))
+    resolution = datetime.fromisoformat(ticket["resolution_due_at"].replace("Z", "+00:00"))
+    assert f'data-due="first_response">{first:%Y-%m-%d %H:%M} UTC<' in fragment
+    assert f'data-due="resolution">{resolution:%Y-%m-%d %H:%M} UTC<' in fragment
+    # Hours as the form stands (not saved): Saturdays open 10:00-20:00 UTC.
+    query = "preview_priority=high&timezone=UTC&fri=09:00-17:00&sat=10:00-20:00"
+    fragment = browser.get(f"/admin/sla/preview?{query}").text
+    assert 'data-due="first_response">2025-01-11 11:00 UTC<' in fragment
+    bad = browser.get("/admin/sla/preview?preview_priority=high&timezone=UTC&mon=25:00-26:00").text
+    assert 'data-preview="error"' in bad
+    assert "mon" in visible_text(bad)
+
+
+# Users
+
+
+def test_users_are_created_changed_and_deactivated_through_the_service(
+    client: TestClient, people: People
+) -> None:
+    browser = browser_for(client, people["super_admin"])
+    created = browser.post("/admin/users", ADMIN_FORMS["/admin/users"])
+    assert created.status_code == 303
+    listed = client.get(f"{API}/users", headers=people["super_admin"].headers).json()
+    new = next(u for u in listed if u["email"] == "new-agent@example.com")
+    assert new["role"] == "agent"
+    assert browser.post(f"/admin/users/{new['id']}", {"role": "super_admin"}).status_code == 303
+    assert browser.post(f"/admin/users/{new['id']}", {"is_active": "false"}).status_code == 303
+    after = client.get(f"{API}/users", headers=people["super_admin"].headers).json()
+    new = next(u for u in after if u["email"] == "new-agent@example.com")
+    assert (new["role"], new["is_active"]) == ("super_admin", False)
+    page = browser.get("/admin/users").text
+    assert "Reactivate New Agent" in page
+    weak = browser.post(
+        "/admin/users",
+        ADMIN_FORMS["/admin/users"] | {"email": "x@example.com", "password": "short"},
+    )
+    assert weak.status_code == 422
+
+
+def test_the_last_active_super_admin_cannot_be_deactivated(
+    client: TestClient, people: People
+) -> None:
+    admin = people["super_admin"]
+    browser = browser_for(client, admin)
+    response = browser.post(f"/admin/users/{admin.id}", {"is_active": "false"})
+    assert response.status_code == 409
+    api = client.patch(f"{API}/users/{admin.id}", json={"is_active": False}, headers=admin.headers)
+    assert api.status_code == 409
+    assert api.json()["detail"] in visible_text(response.text)
+    demoted = browser.post(f"/admin/users/{admin.id}", {"role": "agent"})
+    assert demoted.status_code == 409
+    me = client.get(f"{API}/auth/me", headers=admin.headers).json()
+    assert (me["role"], me["is_active"]) == ("super_admin", True)
+
+
+def test_reset_password_mails_the_reset_link(client: TestClient, people: People) -> None:
+    from sqlalchemy import select
+
+    from tests.factories import in_db
+    from ticketdesk.mail.models import OutboundEmail
+
+    target = make_user(client, "agent", email="forgetful@example.com")
+    browser = browser_for(client, people["super_admin"])
+    assert browser.post(f"/admin/users/{target.id}/reset-link").status_code == 303
+
+    async def _mails(session: Any) -> list[Any]:
+        return list(await session.scalars(select(OutboundEmail)))
+
+    mails = in_db(client, _mails)
+    assert [(m.kind, m.to_addr) for m in mails] == [("password_reset", "forgetful@example.com")]
+    assert browser.post("/admin/users/999999/reset-link").status_code == 404
