@@ -1,4 +1,4 @@
-"""The admin console: every page × every role (404 for all but the super_admin, the sign-in
+"""The admin console: every page for every role (404 for all but the super_admin, the sign-in
 page for visitors), CSRF on each form, and each page calling the API's own services."""
 
 import re
