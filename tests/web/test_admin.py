@@ -26,6 +26,12 @@ ADMIN_PAGES = (
     "/admin/sla",
     "/admin/sla/preview?preview_priority=urgent",
     "/admin/users",
+    "/admin/tokens",
+    "/admin/webhooks",
+    "/admin/mail",
+    "/admin/mail?outbox_status=failed&inbound_status=failed",
+    "/admin/jobs",
+    "/admin/jobs?status=any",
 )
 # Each form of the console, with a body the super_admin's form would send.
 ADMIN_FORMS = {
@@ -41,6 +47,15 @@ ADMIN_FORMS = {
         "password": "a-long-enough-password-9",
         "role": "agent",
     },
+    "/admin/tokens": {"name": "ci", "scopes": "tickets:read"},
+    "/admin/webhooks": {"url": "https://93.184.215.14/hook", "event_types": "*"},
+    "/admin/tokens/1/revoke": {},
+    "/admin/webhooks/1": {"is_active": "false"},
+    "/admin/webhooks/1/delete": {},
+    "/admin/webhooks/1/deliveries/1/retry": {},
+    "/admin/mail/outbox/1/retry": {},
+    "/admin/mail/inbound/1/reprocess": {},
+    "/admin/jobs/1/retry": {},
 }
 
 
@@ -355,3 +370,106 @@ def test_reset_password_mails_the_reset_link(client: TestClient, people: People)
     mails = in_db(client, _mails)
     assert [(m.kind, m.to_addr) for m in mails] == [("password_reset", "forgetful@example.com")]
     assert browser.post("/admin/users/999999/reset-link").status_code == 404
+
+
+# Operations: tokens, webhooks, mail, jobs
+
+
+def test_a_token_made_on_the_page_is_shown_once_and_works(
+    client: TestClient, people: People
+) -> None:
+    browser = browser_for(client, people["super_admin"])
+    response = browser.post("/admin/tokens", {"name": "<b>ci</b>", "scopes": "tickets:read"})
+    assert response.status_code == 201
+    assert "&lt;b&gt;ci&lt;/b&gt;" in response.text and "<b>ci</b>" not in response.text
+    plain = re.search(r'id="new-token" value="([^"]+)"', response.text)
+    assert plain
+    me = client.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {plain.group(1)}"})
+    assert me.status_code == 200
+    page = browser.get("/admin/tokens").text
+    assert plain.group(1) not in page
+    listed = client.get(f"{API}/auth/tokens", headers=people["super_admin"].headers).json()
+    assert [t["name"] for t in listed] == ["<b>ci</b>"]
+    assert browser.post(f"/admin/tokens/{listed[0]['id']}/revoke").status_code == 303
+    me = client.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {plain.group(1)}"})
+    assert me.status_code == 401
+
+
+def test_webhooks_are_made_switched_and_their_failed_deliveries_retried(
+    client: TestClient, people: People
+) -> None:
+    from tests.factories import in_db
+    from ticketdesk.webhooks.models import DeliveryStatus, WebhookDelivery
+
+    browser = browser_for(client, people["super_admin"])
+    refused = browser.post("/admin/webhooks", {"url": "http://127.0.0.1/hook"})
+    assert refused.status_code == 422
+    made = browser.post("/admin/webhooks", ADMIN_FORMS["/admin/webhooks"])
+    assert made.status_code == 201
+    assert 'id="new-secret" value="' in made.text
+    hook = client.get(f"{API}/webhooks", headers=people["super_admin"].headers).json()[0]
+    ping = client.post(f"{API}/webhooks/{hook['id']}/ping", headers=people["super_admin"].headers)
+    delivery = ping.json()["id"]
+
+    async def _fail(session: Any) -> None:
+        row = await session.get(WebhookDelivery, delivery)
+        row.status, row.last_error = DeliveryStatus.FAILED, "connection refused"
+
+    in_db(client, _fail)
+    page = browser.get(f"/admin/webhooks/{hook['id']}").text
+    assert "connection refused" in page and f"Retry delivery {delivery}" in page
+    retried = browser.post(f"/admin/webhooks/{hook['id']}/deliveries/{delivery}/retry")
+    assert retried.status_code == 303
+    got = client.get(
+        f"{API}/webhooks/{hook['id']}/deliveries", headers=people["super_admin"].headers
+    ).json()
+    assert got[0]["status"] == "pending"
+    assert browser.post(f"/admin/webhooks/{hook['id']}", {"is_active": "false"}).status_code == 303
+    off = client.get(f"{API}/webhooks/{hook['id']}", headers=people["super_admin"].headers)
+    assert off.json()["is_active"] is False
+    assert browser.post(f"/admin/webhooks/{hook['id']}/delete").status_code == 303
+    assert client.get(f"{API}/webhooks", headers=people["super_admin"].headers).json() == []
+
+
+def test_failed_mail_and_failed_jobs_are_retried_from_their_pages(
+    client: TestClient, people: People
+) -> None:
+    from sqlalchemy import select
+
+    from tests.factories import in_db
+    from ticketdesk import clock
+    from ticketdesk.jobs.models import Job, JobStatus
+    from ticketdesk.mail.models import OutboundEmail, OutboxStatus
+
+    browser = browser_for(client, people["super_admin"])
+    browser.post(f"/admin/users/{people['agent'].id}/reset-link")
+
+    async def _break(session: Any) -> tuple[int, int]:
+        mail = await session.scalar(select(OutboundEmail))
+        mail.status, mail.last_error = OutboxStatus.FAILED, "550 <no such user>"
+        job = Job(
+            kind="mail.send",
+            payload={},
+            status=JobStatus.FAILED,
+            attempts=5,
+            max_attempts=5,
+            run_at=clock.now(),
+            last_error="Traceback: boom",
+            created_at=clock.now(),
+        )
+        session.add(job)
+        await session.flush()
+        return mail.id, job.id
+
+    mail_id, job_id = in_db(client, _break)
+    page = browser.get("/admin/mail?outbox_status=failed").text
+    assert "550 &lt;no such user&gt;" in page and f"Retry mail {mail_id}" in page
+    assert browser.post(f"/admin/mail/outbox/{mail_id}/retry").status_code == 303
+    outbox = client.get(f"{API}/mail/outbox", headers=people["super_admin"].headers).json()
+    assert outbox[0]["status"] == "queued"
+    page = browser.get("/admin/jobs").text
+    assert "Traceback: boom" in page and f"Retry job {job_id}" in page
+    assert browser.post(f"/admin/jobs/{job_id}/retry").status_code == 303
+    jobs = client.get(f"{API}/jobs?kind=mail.send", headers=people["super_admin"].headers).json()
+    assert next(j for j in jobs if j["id"] == job_id)["status"] == "queued"
+    assert browser.post(f"/admin/jobs/{job_id}/retry").status_code == 409

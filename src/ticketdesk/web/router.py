@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from ticketdesk.errors import DomainError, Throttled
 from ticketdesk.web.pages import HERE, LoginRequired, field_errors, login_redirect, render
-from ticketdesk.web.routes import admin, assets, desk, portal, signin, stream
+from ticketdesk.web.routes import admin, admin_ops, assets, desk, portal, signin, stream
 
 PAGE_ROUTERS = (
     signin.router,
@@ -22,6 +22,7 @@ PAGE_ROUTERS = (
     stream.router,
     assets.router,
     admin.router,
+    admin_ops.router,
     admin.docs_router,
 )
 

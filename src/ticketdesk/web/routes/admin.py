@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from starlette.responses import RedirectResponse, Response
 
 from ticketdesk import clock
@@ -22,11 +22,13 @@ from ticketdesk.sla.calendar import WEEKDAYS
 from ticketdesk.sla.schemas import BusinessHoursIn, PolicyIn
 from ticketdesk.stats import queries
 from ticketdesk.tickets.models import Category, Priority, Status
+from ticketdesk.validation import MAX_ID
 from ticketdesk.web.pages import PageViewer, render, require_admin
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 docs_router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form()]
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 # The per-day series is drawn day by day: a range is at most about a year of days.
 LONGEST_RANGE = 366
 DEFAULT_RANGE = 30
@@ -274,7 +276,7 @@ async def create_user(
 async def update_user(
     session: WriteSession,
     viewer: PageViewer,
-    user_id: int,
+    user_id: RowId,
     role: Text = "",
     is_active: Text = "",
 ) -> Response:
@@ -291,7 +293,7 @@ async def update_user(
 
 @router.post("/users/{user_id}/reset-link")
 async def reset_link(
-    request: Request, session: WriteSession, viewer: PageViewer, user_id: int
+    request: Request, session: WriteSession, viewer: PageViewer, user_id: RowId
 ) -> Response:
     """Mails the user a password-reset link: the password-reset flow of the API."""
     require_admin(viewer)
