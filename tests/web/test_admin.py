@@ -32,6 +32,9 @@ ADMIN_PAGES = (
     "/admin/mail?outbox_status=failed&inbound_status=failed",
     "/admin/jobs",
     "/admin/jobs?status=any",
+    "/admin/macros",
+    "/admin/custom-fields",
+    "/admin/assignment-rules",
 )
 # Each form of the console, with a body the super_admin's form would send.
 ADMIN_FORMS = {
@@ -56,6 +59,15 @@ ADMIN_FORMS = {
     "/admin/mail/outbox/1/retry": {},
     "/admin/mail/inbound/1/reprocess": {},
     "/admin/jobs/1/retry": {},
+    "/admin/macros": {"name": "Thanks", "body": "Thanks!"},
+    "/admin/macros/1": {"name": "Thanks", "body": "Thanks!"},
+    "/admin/macros/1/delete": {},
+    "/admin/custom-fields": {"key": "plan", "label": "Plan", "type": "text"},
+    "/admin/custom-fields/1": {"label": "Plan"},
+    "/admin/custom-fields/1/delete": {},
+    "/admin/assignment-rules": {"name": "All", "agent_ids": "1", "is_active": "on"},
+    "/admin/assignment-rules/1": {"name": "All", "agent_ids": "1"},
+    "/admin/assignment-rules/1/delete": {},
 }
 
 
@@ -473,3 +485,110 @@ def test_failed_mail_and_failed_jobs_are_retried_from_their_pages(
     jobs = client.get(f"{API}/jobs?kind=mail.send", headers=people["super_admin"].headers).json()
     assert next(j for j in jobs if j["id"] == job_id)["status"] == "queued"
     assert browser.post(f"/admin/jobs/{job_id}/retry").status_code == 409
+
+
+# Settings of macros, custom fields, assignment rules
+
+
+def test_macros_are_made_edited_and_deleted_on_their_page(
+    client: TestClient, people: People
+) -> None:
+    admin = people["super_admin"]
+    browser = browser_for(client, admin)
+    form = {
+        "name": "Ask for logs",
+        "body": "Hello {{ customer.name }}, could you send the logs?",
+        "status": "waiting_on_customer",
+        "add_tags": "logs, waiting",
+        "assign": "me",
+        "is_shared": "on",
+    }
+    assert browser.post("/admin/macros", form).status_code == 303
+    made = client.get(f"{API}/macros", headers=admin.headers).json()
+    assert len(made) == 1
+    assert made[0]["actions"] == {
+        "status": "waiting_on_customer",
+        "add_tags": ["logs", "waiting"],
+        "remove_tags": [],
+        "assign": "me",
+        "internal": False,
+    }
+    assert made[0]["is_shared"] is True
+    page = browser.get("/admin/macros").text
+    assert "Ask for logs" in page and "{{ customer.name }}" in page
+    bad = browser.post(f"/admin/macros/{made[0]['id']}", form | {"body": "{{ secrets }}"})
+    assert bad.status_code == 422
+    assert "placeholders allowed" in visible_text(bad.text)
+    changed = browser.post(f"/admin/macros/{made[0]['id']}", form | {"name": "Logs please"})
+    assert changed.status_code == 303
+    assert client.get(f"{API}/macros", headers=admin.headers).json()[0]["name"] == "Logs please"
+    assert browser.post(f"/admin/macros/{made[0]['id']}/delete").status_code == 303
+    assert client.get(f"{API}/macros", headers=admin.headers).json() == []
+
+
+def test_custom_fields_are_made_edited_and_deleted_on_their_page(
+    client: TestClient, people: People
+) -> None:
+    admin = people["super_admin"]
+    browser = browser_for(client, admin)
+    form = {"key": "plan", "label": "Plan", "type": "select", "options": "free, pro"}
+    assert (
+        browser.post("/admin/custom-fields", form | {"visible_to_customer": "on"}).status_code
+        == 303
+    )
+    fields = client.get(f"{API}/custom-fields", headers=admin.headers).json()
+    assert [(f["key"], f["options"], f["visible_to_customer"]) for f in fields] == [
+        ("plan", ["free", "pro"], True)
+    ]
+    refused = browser.post("/admin/custom-fields", form | {"key": "size", "options": ""})
+    assert refused.status_code == 422
+    assert "needs options" in visible_text(refused.text)
+    update = {"label": "Plan <i>tier</i>", "options": "free, pro, team"}
+    assert browser.post(f"/admin/custom-fields/{fields[0]['id']}", update).status_code == 303
+    field = client.get(f"{API}/custom-fields", headers=admin.headers).json()[0]
+    assert (field["label"], field["options"]) == ("Plan <i>tier</i>", ["free", "pro", "team"])
+    assert "Plan &lt;i&gt;tier&lt;/i&gt;" in browser.get("/admin/custom-fields").text
+    assert browser.post(f"/admin/custom-fields/{field['id']}/delete").status_code == 303
+    assert client.get(f"{API}/custom-fields", headers=admin.headers).json() == []
+
+
+def test_assignment_rules_are_made_edited_and_deleted_on_their_page(
+    client: TestClient, people: People
+) -> None:
+    admin = people["super_admin"]
+    browser = browser_for(client, admin)
+    agent = people["agent"].id
+    form = {
+        "name": "Billing",
+        "categories": "billing",
+        "priorities": ["high", "urgent"],
+        "agent_ids": str(agent),
+        "strategy": "least_loaded",
+        "max_open_per_agent": "20",
+        "is_active": "on",
+    }
+    assert browser.post("/admin/assignment-rules", form).status_code == 303
+    rules = client.get(f"{API}/assignment-rules", headers=admin.headers).json()
+    assert len(rules) == 1
+    rule = rules[0]
+    assert rule["conditions"]["categories"] == ["billing"]
+    assert sorted(rule["conditions"]["priorities"]) == ["high", "urgent"]
+    assert (rule["agent_ids"], rule["strategy"], rule["max_open_per_agent"]) == (
+        [agent],
+        "least_loaded",
+        20,
+    )
+    customer = str(people["individual"].id)
+    refused = browser.post("/admin/assignment-rules", form | {"agent_ids": customer})
+    assert refused.status_code == 422
+    edit = form | {"name": "Billing off", "max_open_per_agent": ""}
+    edit.pop("is_active")
+    assert browser.post(f"/admin/assignment-rules/{rule['id']}", edit).status_code == 303
+    rule = client.get(f"{API}/assignment-rules", headers=admin.headers).json()[0]
+    assert (rule["name"], rule["is_active"], rule["max_open_per_agent"]) == (
+        "Billing off",
+        False,
+        None,
+    )
+    assert browser.post(f"/admin/assignment-rules/{rule['id']}/delete").status_code == 303
+    assert client.get(f"{API}/assignment-rules", headers=admin.headers).json() == []

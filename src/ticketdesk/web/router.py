@@ -13,7 +13,16 @@ from starlette.responses import JSONResponse, Response
 
 from ticketdesk.errors import DomainError, Throttled
 from ticketdesk.web.pages import HERE, LoginRequired, field_errors, login_redirect, render
-from ticketdesk.web.routes import admin, admin_ops, assets, desk, portal, signin, stream
+from ticketdesk.web.routes import (
+    admin,
+    admin_ops,
+    admin_settings,
+    assets,
+    desk,
+    portal,
+    signin,
+    stream,
+)
 
 PAGE_ROUTERS = (
     signin.router,
@@ -23,6 +32,7 @@ PAGE_ROUTERS = (
     assets.router,
     admin.router,
     admin_ops.router,
+    admin_settings.router,
     admin.docs_router,
 )
 
