@@ -22,7 +22,7 @@
           animation: false,
           maintainAspectRatio: false,
           plugins: { legend: { display: datasets.length > 1 } },
-          scales: { y: { beginAtZero: true } },
+          scales: { y: canvas.dataset.chart === "sla" ? { beginAtZero: true, max: 100 } : { beginAtZero: true } },
         },
       });
     });
