@@ -343,6 +343,10 @@ def test_users_are_created_changed_and_deactivated_through_the_service(
     assert (new["role"], new["is_active"]) == ("super_admin", False)
     page = browser.get("/admin/users").text
     assert "Reactivate New Agent" in page
+    agents = browser.get("/admin/users?role=super_admin").text
+    assert "Reactivate New Agent" in agents and people["agent"].email not in agents
+    later = browser.get(f"/admin/users?after={new['id']}").text
+    assert "New Agent" not in later
     weak = browser.post(
         "/admin/users",
         ADMIN_FORMS["/admin/users"] | {"email": "x@example.com", "password": "short"},

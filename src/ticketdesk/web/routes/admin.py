@@ -17,6 +17,7 @@ from ticketdesk.auth.schemas import UserCreate, UserUpdate
 from ticketdesk.db import DatabaseDep, ReadSession, WriteSession
 from ticketdesk.errors import Invalid
 from ticketdesk.mail.config import mail_config
+from ticketdesk.paging import Window
 from ticketdesk.sla import service as sla
 from ticketdesk.sla.calendar import WEEKDAYS
 from ticketdesk.sla.schemas import BusinessHoursIn, PolicyIn
@@ -32,6 +33,7 @@ RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 # The per-day series is drawn day by day: a range is at most about a year of days.
 LONGEST_RANGE = 366
 DEFAULT_RANGE = 30
+USERS_PER_PAGE = 100
 DAY_NAMES = dict(
     zip(
         WEEKDAYS,
@@ -245,8 +247,17 @@ async def preview(request: Request, session: ReadSession, viewer: PageViewer) ->
 @router.get("/users")
 async def users(request: Request, session: ReadSession, viewer: PageViewer) -> Response:
     require_admin(viewer)
+    params = request.query_params
+    role = next((r for r in Role if r.value == params.get("role")), None)
+    raw = params.get("after", "")
+    after = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 11 else None
+    rows = await accounts.list_users(
+        session, viewer.user, role=role, window=Window(after, USERS_PER_PAGE)
+    )
     context = {
-        "users": await accounts.list_users(session, viewer.user, role=None),
+        "users": rows[:USERS_PER_PAGE],
+        "next_after": rows[USERS_PER_PAGE - 1].id if len(rows) > USERS_PER_PAGE else None,
+        "role": role,
         "roles": list(Role),
         "section": "users",
         "done": request.query_params.get("done", ""),
