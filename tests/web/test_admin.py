@@ -103,6 +103,35 @@ def test_everyone_but_the_super_admin_gets_404_on_every_admin_page(
     assert all(u["is_active"] for u in user)
 
 
+def _every_admin_route(client: TestClient) -> list[tuple[str, str]]:
+    """(method, path) of every route under /admin, path parameters set to 1."""
+    from fastapi.routing import iter_route_contexts
+
+    found = []
+    for route in iter_route_contexts(client.app.routes):  # type: ignore[attr-defined]
+        path = getattr(route, "path", "")
+        if path.startswith("/admin"):
+            for method in sorted(getattr(route, "methods", set()) - {"HEAD"}):
+                found.append((method, re.sub(r"\{[^}]+\}", "1", path)))
+    return found
+
+
+@pytest.mark.parametrize("role", ["agent", "individual"])
+def test_no_admin_route_answers_anyone_but_the_super_admin(
+    client: TestClient, people: People, role: str
+) -> None:
+    """Every route, including ones added later: none may forget the check."""
+    routes = _every_admin_route(client)
+    assert len(routes) >= 36
+    browser = browser_for(client, people[role])
+    for method, path in routes:
+        answer = browser.get(path) if method == "GET" else browser.post(path)
+        assert answer.status_code == 404, (method, path)
+        anonymous = client.request(method, path, follow_redirects=False)
+        assert anonymous.status_code == 303, (method, path)
+        assert anonymous.headers["location"].startswith("/login"), (method, path)
+
+
 def test_the_super_admin_sees_every_admin_page(client: TestClient, people: People) -> None:
     browser = browser_for(client, people["super_admin"])
     for url in ADMIN_PAGES:

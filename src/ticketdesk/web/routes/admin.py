@@ -187,9 +187,9 @@ async def sla_page(request: Request, session: ReadSession, viewer: PageViewer) -
 async def save_policy(
     session: WriteSession,
     viewer: PageViewer,
-    priority: Text,
-    first_response_time: Text,
-    resolution_time: Text,
+    priority: Text = "",
+    first_response_time: Text = "",
+    resolution_time: Text = "",
     business_hours: Text = "",
 ) -> Response:
     """The API's policy change; its 422 messages are the page's."""
@@ -269,10 +269,10 @@ async def users(request: Request, session: ReadSession, viewer: PageViewer) -> R
 async def create_user(
     database: DatabaseDep,
     viewer: PageViewer,
-    email: Text,
-    full_name: Text,
-    password: Text,
-    role: Text,
+    email: Text = "",
+    full_name: Text = "",
+    password: Text = "",
+    role: Text = "",
 ) -> Response:
     """The API's user creation (the password is hashed before the transaction)."""
     require_admin(viewer)

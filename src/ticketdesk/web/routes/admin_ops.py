@@ -59,7 +59,7 @@ async def token_create(
     request: Request,
     session: WriteSession,
     viewer: PageViewer,
-    name: Text,
+    name: Text = "",
     expires_in_days: Text = "90",
 ) -> Response:
     """Your own new token, shown on this answer only (as the API shows it once)."""
@@ -121,7 +121,7 @@ async def webhook_create(
     request: Request,
     database: DatabaseDep,
     viewer: PageViewer,
-    url: Text,
+    url: Text = "",
     description: Text = "",
 ) -> Response:
     """The secret is shown on this answer only; the URL is checked before the transaction."""
@@ -159,7 +159,11 @@ async def webhook_page(
 
 @router.post("/webhooks/{webhook_id}")
 async def webhook_update(
-    request: Request, database: DatabaseDep, viewer: PageViewer, webhook_id: RowId, is_active: Text
+    request: Request,
+    database: DatabaseDep,
+    viewer: PageViewer,
+    webhook_id: RowId,
+    is_active: Text = "",
 ) -> Response:
     """Switch a webhook off, or back on (what waited resumes)."""
     require_admin(viewer)
