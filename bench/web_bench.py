@@ -2,6 +2,7 @@
 
     python -m bench.web_bench --tickets 1000000      # seeds, then measures (PostgreSQL)
     python -m bench.web_bench --no-seed              # measures the database as it is
+    python -m bench.web_bench --no-seed --admin      # the admin console's pages instead
 
 Server time is measured from the client on the same machine, one request at a time (a
 page's wall time, HTTP included). The live delay is the time from a reply's POST returning to
@@ -31,6 +32,16 @@ PAGES = {
     "desk: Recently updated": "/desk?view=recent",
     "desk: All open, urgent, by due": "/desk?view=all_open&priority=urgent&sort=due",
     "desk: All open, page 50": "/desk?view=all_open&page=50",
+}
+# The dashboard's figures are SQL aggregates over the range's tickets: the default 30 days,
+# and the longest range a page may ask for.
+ADMIN_PAGES = {
+    "admin: dashboard, 30 days": "/admin/dashboard",
+    "admin: dashboard, 366 days": "/admin/dashboard?start_date={year_ago}",
+    "admin: SLA and business hours": "/admin/sla",
+    "admin: users": "/admin/users",
+    "admin: failed jobs": "/admin/jobs",
+    "admin: mail": "/admin/mail",
 }
 SCRIPT = re.compile(r'<script src="([^"]+)"')
 
@@ -63,6 +74,28 @@ def page_times(http: httpx.Client, path: str, repeat: int) -> list[float]:
 def javascript_bytes(http: httpx.Client, path: str) -> int:
     page = http.get(path).text
     return sum(len(http.get(src).content) for src in SCRIPT.findall(page))
+
+
+def wire_bytes(http: httpx.Client, path: str) -> int:
+    """The page's scripts as transferred (gzip where the server offers it)."""
+    page = http.get(path).text
+    total = 0
+    for src in SCRIPT.findall(page):
+        with http.stream("GET", src) as response:
+            response.read()
+            total += response.num_bytes_downloaded
+    return total
+
+
+def admin_pages(admin: httpx.Client, repeat: int) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    year_ago = (datetime.now(UTC).date() - timedelta(days=365)).isoformat()
+    print(f"{'page':34} {'p50 ms':>8} {'p95 ms':>8}")
+    for name, path in ADMIN_PAGES.items():
+        samples = page_times(admin, path.format(year_ago=year_ago), repeat)
+        print(f"{name:34} {statistics.median(samples):8.1f} {p95(samples):8.1f}")
+    print(f"JavaScript on /admin/dashboard: {wire_bytes(admin, '/admin/dashboard'):,} bytes sent")
 
 
 def live_delay(base: str, agent: httpx.Client, viewer: httpx.Client, repeat: int) -> list[float]:
@@ -116,6 +149,7 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--no-seed", action="store_true")
     parser.add_argument("--repeat", type=int, default=60)
+    parser.add_argument("--admin", action="store_true", help="measure the admin console")
     args = parser.parse_args()
     if not args.no_seed:
         timings = asyncio.run(seed.seed(args.url, tickets=args.tickets, customers=500, agents=20))
@@ -130,6 +164,9 @@ def main() -> None:
         sign_in(agent, seed.AGENT)
         sign_in(viewer, seed.ADMIN)
         sign_in(customer, seed.CUSTOMER)
+        if args.admin:
+            admin_pages(viewer, args.repeat)
+            return
         print(f"{'page':34} {'p50 ms':>8} {'p95 ms':>8}")
         first = re.search(r"/desk/tickets/(TKT-[0-9A-Z-]+)", agent.get("/desk?view=all_open").text)
         assert first, "no ticket in the list"

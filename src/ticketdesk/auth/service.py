@@ -232,6 +232,14 @@ async def list_users(
     return list(await session.scalars(window.apply(query, User.id)))
 
 
+async def get_user(session: AsyncSession, actor: User, user_id: int) -> User:
+    policy.require_super_admin(actor)
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("user not found")
+    return user
+
+
 async def update_user(session: AsyncSession, actor: User, user_id: int, data: UserUpdate) -> User:
     """A change of organization applies to tickets filed afterwards: each existing ticket
     stays with the organization it was filed under (README, "Organizations")."""

@@ -154,10 +154,7 @@ async def set_business_hours(
 ) -> BusinessCalendar:
     """The calendar is validated whole (zone, windows, holidays) before anything is stored."""
     access.require_super_admin(actor)
-    try:
-        new = BusinessCalendar.from_config(data.timezone, data.weekly, data.holidays)
-    except CalendarError as error:
-        raise Invalid(str(error), field=_field_of(error)) from None
+    new = parse_hours(data)
     business = await session.scalars(
         select(SLAPolicy).where(SLAPolicy.applies_business_hours_only.is_(True))
     )
@@ -210,3 +207,38 @@ async def audit_trail(
     access.require_super_admin(actor)
     query = window.apply(select(SettingsAudit).order_by(SettingsAudit.id), SettingsAudit.id)
     return list(await session.scalars(query))
+
+
+async def preview_due(
+    session: AsyncSession,
+    actor: User,
+    priority: Priority,
+    *,
+    now: datetime,
+    hours: BusinessCalendar | None = None,
+) -> tuple[datetime, datetime] | None:
+    """The first response and resolution due times of a ticket created `now` with this
+    priority, by the stored policy and the stored calendar (or `hours`, one not yet saved)."""
+    access.require_super_admin(actor)
+    policy = await session.get(SLAPolicy, priority)
+    if policy is None:
+        return None
+    targets = (policy.first_response_time, policy.resolution_time)
+    if not policy.applies_business_hours_only:
+        return now + timedelta(minutes=targets[0]), now + timedelta(minutes=targets[1])
+    cal = hours or await calendar(session)
+    try:
+        first, resolution = (cal.add(now, timedelta(minutes=m)) for m in targets)
+    except (CalendarError, OverflowError, ValueError) as error:
+        raise Invalid(
+            f"no due time can be counted with these hours: {error}", field="weekly"
+        ) from None
+    return first, resolution
+
+
+def parse_hours(data: BusinessHoursIn) -> BusinessCalendar:
+    """A calendar from the API's shape; its problems are the API's 422 messages."""
+    try:
+        return BusinessCalendar.from_config(data.timezone, data.weekly, data.holidays)
+    except CalendarError as error:
+        raise Invalid(str(error), field=_field_of(error)) from None

@@ -1,6 +1,6 @@
 """Reporting as aggregate SQL: one pass over the tickets, nothing loaded row by row."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -189,3 +189,54 @@ async def dashboard(session: AsyncSession, *, now: datetime) -> dict[str, int]:
     columns["resolved_today"] = _count(t.resolved_at >= today)
     row = (await session.execute(select(*(c.label(n) for n, c in columns.items())))).mappings()
     return {name: value or 0 for name, value in row.one().items()}
+
+
+def _day(dialect: str, column: Any) -> ColumnElement[Any]:
+    """The UTC day of a moment, on either backend."""
+    if dialect == "postgresql":
+        return func.date(func.timezone("UTC", column))
+    return func.date(column)
+
+
+async def daily(session: AsyncSession, *, start: date, end: date) -> list[dict[str, Any]]:
+    """Per UTC day in [start, end]: tickets created, tickets resolved (by each ticket's latest
+    resolution), and the backlog at the day's end (created by then and not resolved by then).
+
+    Three aggregate queries, each reading an index: created per day, resolved per day, and the
+    backlog before start."""
+    dialect = session.get_bind().dialect.name
+    low, high = clock.day_range(start, end)
+    assert low is not None and high is not None
+    t = Ticket
+    created_day, resolved_day = _day(dialect, t.created_at), _day(dialect, t.resolved_at)
+    created = select(created_day.label("day"), func.count().label("n")).where(
+        t.created_at >= _inline(low), t.created_at < _inline(high)
+    )
+    resolved = select(resolved_day.label("day"), func.count().label("n")).where(
+        t.resolved_at >= _inline(low), t.resolved_at < _inline(high)
+    )
+    # Every ticket resolved before the range was created before it: two index-only counts.
+    opened = select(func.count()).where(t.created_at < _inline(low)).scalar_subquery()
+    closed = select(func.count()).where(t.resolved_at < _inline(low)).scalar_subquery()
+    before = select(opened - closed)
+    made = await _per_day(session, created.group_by(created_day))
+    solved = await _per_day(session, resolved.group_by(resolved_day))
+    backlog = (await session.execute(before)).scalar_one() or 0
+    rows = []
+    for offset in range((end - start).days + 1):
+        day = start + timedelta(days=offset)
+        backlog += made.get(day, 0) - solved.get(day, 0)
+        rows.append(
+            {
+                "day": day,
+                "created": made.get(day, 0),
+                "resolved": solved.get(day, 0),
+                "backlog": backlog,
+            }
+        )
+    return rows
+
+
+async def _per_day(session: AsyncSession, query: Select[Any]) -> dict[date, int]:
+    """SQLite answers days as text, PostgreSQL as dates."""
+    return {date.fromisoformat(str(row.day)): row.n for row in await session.execute(query)}

@@ -62,6 +62,8 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_created_at_id", "created_at", "id"),
         Index("ix_tickets_updated_at_id", "updated_at", "id"),
+        # The dashboard: resolved per day, and the backlog before a range.
+        Index("ix_tickets_resolved_at", "resolved_at"),
         Index("ix_tickets_status_created_at", "status", "created_at", "id"),
         Index("ix_tickets_status_updated_at", "status", "updated_at", "id"),
         Index("ix_tickets_user_id_created_at", "user_id", "created_at", "id"),

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ticketdesk import clock, db
 from ticketdesk.auth import policy
-from ticketdesk.auth.models import User
+from ticketdesk.auth.models import Role, User
 from ticketdesk.errors import Forbidden, NotFound
 from ticketdesk.tickets.schemas import TicketFilters
 from ticketdesk.web import sessions
@@ -106,6 +106,12 @@ PageViewer = Annotated[Viewer, Depends(current_viewer)]
 def require_staff(viewer: Viewer) -> None:
     """Staff pages answer 404 to customers, as the API does for what they may not see."""
     if not viewer.staff:
+        raise NotFound("page not found")
+
+
+def require_admin(viewer: Viewer) -> None:
+    """The admin console answers 404 to everyone but the super_admin."""
+    if viewer.role != Role.SUPER_ADMIN:
         raise NotFound("page not found")
 
 

@@ -13,9 +13,28 @@ from starlette.responses import JSONResponse, Response
 
 from ticketdesk.errors import DomainError, Throttled
 from ticketdesk.web.pages import HERE, LoginRequired, field_errors, login_redirect, render
-from ticketdesk.web.routes import assets, desk, portal, signin, stream
+from ticketdesk.web.routes import (
+    admin,
+    admin_ops,
+    admin_settings,
+    assets,
+    desk,
+    portal,
+    signin,
+    stream,
+)
 
-PAGE_ROUTERS = (signin.router, portal.router, desk.router, stream.router, assets.router)
+PAGE_ROUTERS = (
+    signin.router,
+    portal.router,
+    desk.router,
+    stream.router,
+    assets.router,
+    admin.router,
+    admin_ops.router,
+    admin_settings.router,
+    admin.docs_router,
+)
 
 
 def _is_page(request: Request) -> bool:

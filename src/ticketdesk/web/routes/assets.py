@@ -1,9 +1,12 @@
-"""Front-end libraries, served from node_modules as package-lock.json pinned them."""
+"""Front-end libraries, served from node_modules as package-lock.json pinned them, gzipped for
+browsers that accept it (Chart.js is 205 KB as a file, 70 KB on the wire)."""
 
+import gzip
+from functools import lru_cache
 from pathlib import Path
 
-from fastapi import APIRouter
-from starlette.responses import FileResponse
+from fastapi import APIRouter, Request
+from starlette.responses import Response
 
 from ticketdesk.errors import NotFound
 
@@ -14,17 +17,27 @@ NODE_MODULES = Path(__file__).resolve().parents[4] / "node_modules"
 LIBRARIES = {
     "htmx.min.js": "htmx.org/dist/htmx.min.js",
     "sse.min.js": "htmx-ext-sse/dist/sse.min.js",
+    # Only the admin dashboard loads it.
+    "chart.umd.min.js": "chart.js/dist/chart.umd.min.js",
 }
 
 
+@lru_cache(maxsize=len(LIBRARIES))
+def _content(path: Path) -> tuple[bytes, bytes]:
+    """The file and its gzipped form, read once per process."""
+    plain = path.read_bytes()
+    return plain, gzip.compress(plain, compresslevel=9, mtime=0)
+
+
 @router.get("/{name}")
-async def library(name: str) -> FileResponse:
+async def library(request: Request, name: str) -> Response:
     relative = LIBRARIES.get(name)
     path = NODE_MODULES / relative if relative else None
     if path is None or not path.is_file():
         raise NotFound("no such asset (run `make install` to fetch the front-end libraries)")
-    return FileResponse(
-        path,
-        media_type="text/javascript",
-        headers={"Cache-Control": "public, max-age=86400"},
-    )
+    plain, packed = _content(path)
+    headers = {"Cache-Control": "public, max-age=86400", "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        headers["Content-Encoding"] = "gzip"
+        return Response(packed, media_type="text/javascript", headers=headers)
+    return Response(plain, media_type="text/javascript", headers=headers)
