@@ -163,7 +163,16 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> Response:
     viewer: Viewer | None = getattr(request.state, "viewer", None)
-    base = {"viewer": viewer, "now": clock.now(), "csrf": viewer.csrf if viewer else ""}
+    settings = request.app.state.settings
+    base = {
+        "viewer": viewer,
+        "now": clock.now(),
+        "csrf": viewer.csrf if viewer else "",
+        "upload_limits": {
+            "max_files": settings.max_upload_files,
+            "file_mib": f"{settings.max_upload_mb:g}",
+        },
+    }
     return templates.TemplateResponse(
         request,
         template,
@@ -230,6 +239,15 @@ def time_left(due: datetime | None, now: datetime) -> str:
     return f"{_duration(seconds)} left" if seconds >= 0 else f"overdue by {_duration(seconds)}"
 
 
+def _filesize(size: int) -> str:
+    """ "812 bytes", "14.2 KiB", "3.0 MiB"."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / (1024 * 1024):.1f} MiB"
+
+
 def _label(value: object) -> str:
     text = str(value).replace("_", " ")
     return text[:1].upper() + text[1:]
@@ -244,5 +262,6 @@ def _page_query(params: Any, page: int) -> str:
 templates.env.filters["when"] = _when
 templates.env.filters["pageq"] = _page_query
 templates.env.filters["label"] = _label
+templates.env.filters["filesize"] = _filesize
 templates.env.globals["time_left"] = time_left
 templates.env.globals["asset_version"] = _asset_version()

@@ -13,9 +13,16 @@ from starlette.responses import JSONResponse, Response
 
 from ticketdesk.errors import DomainError, Throttled
 from ticketdesk.web.pages import HERE, LoginRequired, field_errors, login_redirect, render
-from ticketdesk.web.routes import assets, desk, portal, signin, stream
+from ticketdesk.web.routes import assets, desk, files, portal, signin, stream
 
-PAGE_ROUTERS = (signin.router, portal.router, desk.router, stream.router, assets.router)
+PAGE_ROUTERS = (
+    signin.router,
+    portal.router,
+    desk.router,
+    files.router,
+    stream.router,
+    assets.router,
+)
 
 
 def _is_page(request: Request) -> bool:
