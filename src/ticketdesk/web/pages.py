@@ -196,7 +196,7 @@ def query_filters(request: Request, preset: dict[str, object] | None = None) -> 
     return TicketFilters.model_validate((preset or {}) | given)
 
 
-FIELD_NAMES = {"full_name": "Full name", "comment": "Message"}
+FIELD_NAMES = {"full_name": "Full name", "comment": "Message", "new_password": "New password"}
 
 
 def field_errors(exc: ValidationError) -> list[str]:

@@ -13,10 +13,11 @@ from starlette.responses import JSONResponse, Response
 
 from ticketdesk.errors import DomainError, Throttled
 from ticketdesk.web.pages import HERE, LoginRequired, field_errors, login_redirect, render
-from ticketdesk.web.routes import assets, desk, files, portal, signin, stream
+from ticketdesk.web.routes import assets, desk, files, password, portal, signin, stream
 
 PAGE_ROUTERS = (
     signin.router,
+    password.router,
     portal.router,
     desk.router,
     files.router,
