@@ -217,4 +217,32 @@ def test_a_reply_held_back_by_a_newer_one_keeps_its_text(
     )
     assert held.status_code == 409
     assert "Late reply" in held.text
+    assert "choose these files again: late.txt" in held.text  # a file input cannot be refilled
     assert count_rows(client, Attachment) == 0
+
+
+def test_download_matrix_for_every_role(client: TestClient, people: People) -> None:
+    """The owner sees the public file only; other customers neither; staff both."""
+    ticket = make_ticket(client, people["individual"])
+    uploaded = {}
+    for name, internal in (("public.txt", "false"), ("internal.txt", "true")):
+        response = client.post(
+            f"{API}/tickets/{ticket['id']}/attachments",
+            files=[("file", (name, name.encode()))],
+            data={"is_internal": internal},
+            headers=people["agent"].headers,
+        )
+        assert response.status_code == 201, response.text
+        uploaded[name] = f"/attachments/{response.json()[0]['id']}"
+    expected = {
+        "individual": {"public.txt": 200, "internal.txt": 404},
+        "enterprise": {"public.txt": 404, "internal.txt": 404},
+        "sub_user": {"public.txt": 404, "internal.txt": 404},
+        "other": {"public.txt": 404, "internal.txt": 404},
+        "agent": {"public.txt": 200, "internal.txt": 200},
+        "super_admin": {"public.txt": 200, "internal.txt": 200},
+    }
+    for role, statuses in expected.items():
+        browser = browser_for(client, people[role])
+        for name, status in statuses.items():
+            assert browser.get(uploaded[name]).status_code == status, (role, name)

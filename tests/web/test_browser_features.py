@@ -22,7 +22,7 @@ from tests.web.browser import (
     sign_in,
     start_server,
 )
-from tests.web.test_browser import register, submit_ticket
+from tests.web.test_browser import LIVE_TIMEOUT, register, submit_ticket, wait_live
 from ticketdesk import db
 
 pytestmark = [pytest.mark.server, pytest.mark.shared_database]
@@ -151,10 +151,13 @@ def test_a_customer_rates_a_resolved_ticket(server: Server, browser: Any) -> Non
     customer = browser.new_context().new_page()
     register(customer, server, "ola@example.com", "Ola Customer")
     number = submit_ticket(customer, server, "Wifi slow", "In room 4.")
+    wait_live(customer)
     for step in ("in_progress", "resolved"):
         api(server, "POST", f"/tickets/{number}/status", json={"status": step})
-    customer.reload()
-    expect(customer.get_by_role("heading", name="How did we do?")).to_be_visible()
+    # Offered as soon as the ticket is resolved, without a reload.
+    expect(customer.get_by_role("heading", name="How did we do?")).to_be_visible(
+        timeout=LIVE_TIMEOUT
+    )
     no_serious_violations(customer, "portal-ticket offering the rating")
     customer.get_by_label("Good").check()
     customer.get_by_label("Comment (optional)").fill("Fast and friendly")

@@ -168,6 +168,9 @@ def render(
         "viewer": viewer,
         "now": clock.now(),
         "csrf": viewer.csrf if viewer else "",
+        # Files that came with a form shown again (an error, a reply collision): a browser
+        # cannot refill a file input, so the page names them to be chosen again.
+        "dropped_files": [upload.filename for upload in getattr(request.state, "uploads", [])],
         "upload_limits": {
             "max_files": settings.max_upload_files,
             "file_mib": f"{settings.max_upload_mb:g}",
