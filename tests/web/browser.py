@@ -85,6 +85,8 @@ def start_server(database_url: str, data_dir: Path) -> Iterator[Server]:
         "TICKETDESK_DATABASE_URL": database_url,
         "TICKETDESK_SECRET_KEY": TEST_SECRET,
         "TICKETDESK_DATA_DIR": str(data_dir),
+        # Mailed links (password reset) point at this server.
+        "TICKETDESK_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "TICKETDESK_ADMIN_EMAIL": ADMIN[0],
         "TICKETDESK_ADMIN_PASSWORD": ADMIN[1],
         "TICKETDESK_ADMIN_NAME": ADMIN[2],

@@ -31,11 +31,21 @@ class Browser:
     def get(self, url: str, **kwargs: Any) -> Any:
         return self.client.get(url, headers=self.headers, follow_redirects=False, **kwargs)
 
-    def post(self, url: str, data: dict[str, Any] | None = None, *, csrf: bool = True) -> Any:
+    def post(
+        self,
+        url: str,
+        data: dict[str, Any] | None = None,
+        *,
+        csrf: bool = True,
+        files: list[tuple[str, tuple[str, bytes]]] | None = None,
+    ) -> Any:
+        """A form post; with `files`, multipart as a browser sends a form with a file input."""
         body = dict(data or {})
         if csrf:
             body.setdefault("csrf_token", self.csrf)
-        return self.client.post(url, data=body, headers=self.headers, follow_redirects=False)
+        return self.client.post(
+            url, data=body, files=files, headers=self.headers, follow_redirects=False
+        )
 
 
 def browser_for(client: TestClient, actor: Actor) -> Browser:

@@ -8,6 +8,7 @@ from fastapi.responses import StreamingResponse
 
 from ticketdesk.attachments import files
 from ticketdesk.attachments import service as attachments
+from ticketdesk.attachments.models import Attachment
 from ticketdesk.attachments.schemas import AttachmentRead, AttachmentsIn, attachment_read
 from ticketdesk.attachments.storage import Storage, storage_for
 from ticketdesk.attachments.upload import Uploads
@@ -73,6 +74,11 @@ async def download_attachment(
 ) -> Response:
     """The bytes, streamed. Only images and PDFs may be shown inline (`?inline=1`)."""
     row = await attachments.get_attachment(session, actor, attachment_id)
+    return content_response(request, row, inline=inline)
+
+
+def content_response(request: Request, row: Attachment, *, inline: bool = False) -> Response:
+    """The bytes of an attachment the caller may see, as a download (the pages use it too)."""
     etag = f'"{row.sha256}"'
     headers = {
         "ETag": etag,

@@ -5,6 +5,11 @@ on the way, and a request is refused the moment it passes a limit (chunked bodie
 the files (outside any database transaction), then hands the route the form fields as the
 same JSON body it accepts anyway, and the stored files in `request.state.uploads`. So a
 ticket or a reply and its files are one request, and the JSON API stays exactly as it was.
+
+The pages' forms with a file input go through the same parser and limits; their fields reach
+the page as an ordinary urlencoded form, and a refused upload does not end the request: the
+page gets `request.state.upload_error` and shows it beside what the person typed (the file
+input comes last in each form, so every field arrives before a refused file).
 """
 
 import contextlib
@@ -16,12 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from tempfile import mkstemp
 from typing import IO, Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticketdesk.attachments import files, scan
@@ -36,6 +42,10 @@ MAX_FIELDS = 50
 INT_FIELDS = frozenset({"user_id", "comment_id"})
 BOOL_FIELDS = frozenset({"is_internal", "is_resolution"})
 UPLOAD_PATHS = re.compile(r"^/api/v1/tickets(/[^/]+/(comments|attachments))?$")
+PAGE_UPLOAD_PATHS = re.compile(
+    r"^/(portal/tickets/new|portal/tickets/[^/]+/reply|desk/tickets/[^/]+/comments)$"
+)
+PAGE_SESSION_COOKIE = "ticketdesk_session"
 
 
 class PayloadTooLarge(DomainError):
@@ -218,6 +228,12 @@ class FormStream:
         if not self.limits.allow_executables and files.is_executable(filename, head):
             raise UnsupportedFile(f"{filename!r} is an executable or a script; not accepted")
 
+    def form_body(self) -> bytes:
+        """The form fields as a urlencoded body (for the pages)."""
+        return urlencode(
+            [(name, value) for name, values in self.fields.items() for value in values]
+        ).encode()
+
     def json_body(self) -> bytes:
         """The form fields as the JSON body the route accepts."""
         body: dict[str, Any] = {}
@@ -276,6 +292,52 @@ async def receive_form(
     return form
 
 
+async def receive_page_form(
+    receive: Receive, headers: Headers, limits: Limits, temp_dir: Path
+) -> tuple[FormStream, DomainError | None]:
+    """Like `receive_form`, but a refused file keeps the fields before it: the rest of the
+    body (up to the request limit) is read and dropped, so the browser gets the page back."""
+    _, options = parse_options_header(headers.get("content-type", ""))
+    boundary = options.get(b"boundary")
+    if not boundary:
+        raise BadForm("multipart body without a boundary")
+    form = FormStream(boundary, limits, temp_dir)
+    received = 0
+    refused: DomainError | None = None
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise BadForm("the client went away")
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            over = received > limits.request_bytes
+            if over:
+                # The fields before the limit still count: they come ahead of the files.
+                chunk = chunk[: max(0, len(chunk) - (received - limits.request_bytes))]
+            if refused is None:
+                try:
+                    form.write(chunk)
+                except DomainError as error:
+                    refused = error
+            if over:
+                refused = refused or PayloadTooLarge(
+                    f"the request is larger than {limits.request_bytes // MIB} MiB"
+                )
+                break
+            if not message.get("more_body", False):
+                break
+        if refused is None:
+            form.finish()
+    except BaseException:
+        form.discard()
+        raise
+    if refused is not None:
+        form.discard()
+        form.files = []
+    return form, refused
+
+
 async def store_uploads(
     storage: Storage, uploaded: list[UploadedFile], *, clamd_url: str | None
 ) -> None:
@@ -299,7 +361,10 @@ class MultipartUploads:
         self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self._applies(scope):
+        if self._applies(scope, PAGE_UPLOAD_PATHS):
+            await self._page(scope, receive, send)
+            return
+        if not self._applies(scope, UPLOAD_PATHS):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -323,11 +388,40 @@ class MultipartUploads:
         finally:
             form.discard()
 
+    async def _page(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A page's form: the fields as a urlencoded body, the files (or why they were
+        refused) in the request's state. The page checks the session and the CSRF token."""
+        headers = Headers(scope=scope)
+        if PAGE_SESSION_COOKIE not in headers.get("cookie", ""):
+            await RedirectResponse("/login", status_code=303)(scope, receive, send)
+            return
+        storage = storage_for(self.settings)
+        try:
+            form, refused = await receive_page_form(
+                receive, headers, Limits.of(self.settings), storage.temp_dir
+            )
+        except DomainError as error:
+            await _refuse(error)(scope, receive, send)
+            return
+        try:
+            if refused is None:
+                try:
+                    await store_uploads(storage, form.files, clamd_url=self.settings.clamd_url)
+                except DomainError as error:
+                    refused, form.files = error, []
+            body = form.form_body()
+            scope = _as_form(scope, body)
+            state = scope.setdefault("state", {})
+            state["uploads"], state["upload_error"] = form.files, refused
+            await self.app(scope, _replay(body, receive), send)
+        finally:
+            form.discard()
+
     @staticmethod
-    def _applies(scope: Scope) -> bool:
+    def _applies(scope: Scope, paths: re.Pattern[str]) -> bool:
         if scope["type"] != "http" or scope["method"] != "POST":
             return False
-        if not UPLOAD_PATHS.match(scope["path"]):
+        if not paths.match(scope["path"]):
             return False
         content_type = Headers(scope=scope).get("content-type", "")
         return content_type.lower().startswith("multipart/form-data")
@@ -341,12 +435,20 @@ def _refuse(error: DomainError) -> JSONResponse:
 
 
 def _as_json(scope: Scope, body: bytes) -> Scope:
+    return _with_body(scope, body, b"application/json")
+
+
+def _as_form(scope: Scope, body: bytes) -> Scope:
+    return _with_body(scope, body, b"application/x-www-form-urlencoded")
+
+
+def _with_body(scope: Scope, body: bytes, content_type: bytes) -> Scope:
     kept = [
         (name, value)
         for name, value in scope["headers"]
         if name not in (b"content-type", b"content-length", b"transfer-encoding")
     ]
-    kept += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    kept += [(b"content-type", content_type), (b"content-length", b"%d" % len(body))]
     return dict(scope, headers=kept)
 
 
@@ -368,3 +470,9 @@ async def uploaded_files(request: Request) -> list[UploadedFile]:
 
 
 Uploads = Annotated[list[UploadedFile], Depends(uploaded_files)]
+
+
+def upload_error(request: Request) -> DomainError | None:
+    """Why a page's files were refused (413, 415, 422, 503), if they were."""
+    error = getattr(request.state, "upload_error", None)
+    return error if isinstance(error, DomainError) else None

@@ -9,8 +9,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketdesk.auth import service as accounts
+from ticketdesk.auth import throttle
 from ticketdesk.auth.models import PasswordResetToken, User
-from ticketdesk.errors import DomainError
+from ticketdesk.db import Database
+from ticketdesk.errors import DomainError, Throttled
 from ticketdesk.mail import outbox
 from ticketdesk.mail.config import MailConfig
 from ticketdesk.mail.schedule import schedule_sending
@@ -53,6 +55,20 @@ async def request_reset(
     )
     await schedule_sending(session)
     await session.flush()
+
+
+async def request_reset_limited(
+    database: Database, config: MailConfig, email: str, *, limit: throttle.Limit, now: datetime
+) -> None:
+    """`request_reset`, throttled per address whether or not it has an account (429)."""
+    key = limit.key(email.strip().lower())
+    async with database.read() as session:
+        wait = await throttle.retry_after(session, limit, key, now)
+    if wait:
+        raise Throttled("too many password reset requests, try again later", retry_after=wait)
+    async with database.write() as session:
+        await throttle.hit(session, limit, key, now)
+        await request_reset(session, config, email, now=now)
 
 
 async def confirm_reset(

@@ -30,7 +30,7 @@ from ticketdesk.auth.schemas import (
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.config import Settings
 from ticketdesk.db import Database, DatabaseDep, ReadSession, WriteSession
-from ticketdesk.errors import Forbidden, Throttled
+from ticketdesk.errors import Forbidden
 from ticketdesk.mail.config import mail_config
 from ticketdesk.paging import WindowDep
 from ticketdesk.validation import MAX_ID
@@ -269,16 +269,9 @@ async def request_password_reset(
 ) -> dict[str, str]:
     """Always 202, whether or not the address has an account; throttled per address."""
     settings: Settings = request.app.state.settings
-    now = clock.now()
-    limit = reset_limit(settings)
-    key = limit.key(data.email.lower())
-    async with database.read() as session:
-        wait = await throttle.retry_after(session, limit, key, now)
-    if wait:
-        raise Throttled("too many password reset requests, try again later", retry_after=wait)
-    async with database.write() as session:
-        await throttle.hit(session, limit, key, now)
-        await reset.request_reset(session, mail_config(settings), data.email, now=now)
+    await reset.request_reset_limited(
+        database, mail_config(settings), data.email, limit=reset_limit(settings), now=clock.now()
+    )
     return {"detail": "if the address has an account, a reset link is on its way"}
 
 

@@ -169,7 +169,19 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> Response:
     viewer: Viewer | None = getattr(request.state, "viewer", None)
-    base = {"viewer": viewer, "now": clock.now(), "csrf": viewer.csrf if viewer else ""}
+    settings = request.app.state.settings
+    base = {
+        "viewer": viewer,
+        "now": clock.now(),
+        "csrf": viewer.csrf if viewer else "",
+        # Files that came with a form shown again (an error, a reply collision): a browser
+        # cannot refill a file input, so the page names them to be chosen again.
+        "dropped_files": [upload.filename for upload in getattr(request.state, "uploads", [])],
+        "upload_limits": {
+            "max_files": settings.max_upload_files,
+            "file_mib": f"{settings.max_upload_mb:g}",
+        },
+    }
     return templates.TemplateResponse(
         request,
         template,
@@ -193,7 +205,7 @@ def query_filters(request: Request, preset: dict[str, object] | None = None) -> 
     return TicketFilters.model_validate((preset or {}) | given)
 
 
-FIELD_NAMES = {"full_name": "Full name", "comment": "Message"}
+FIELD_NAMES = {"full_name": "Full name", "comment": "Message", "new_password": "New password"}
 
 
 def field_errors(exc: ValidationError) -> list[str]:
@@ -236,6 +248,15 @@ def time_left(due: datetime | None, now: datetime) -> str:
     return f"{_duration(seconds)} left" if seconds >= 0 else f"overdue by {_duration(seconds)}"
 
 
+def _filesize(size: int) -> str:
+    """ "812 bytes", "14.2 KiB", "3.0 MiB"."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / (1024 * 1024):.1f} MiB"
+
+
 def _label(value: object) -> str:
     text = str(value).replace("_", " ")
     return text[:1].upper() + text[1:]
@@ -250,5 +271,6 @@ def _page_query(params: Any, page: int) -> str:
 templates.env.filters["when"] = _when
 templates.env.filters["pageq"] = _page_query
 templates.env.filters["label"] = _label
+templates.env.filters["filesize"] = _filesize
 templates.env.globals["time_left"] = time_left
 templates.env.globals["asset_version"] = _asset_version()

@@ -19,6 +19,8 @@ from ticketdesk.web.routes import (
     admin_settings,
     assets,
     desk,
+    files,
+    password,
     portal,
     signin,
     stream,
@@ -26,8 +28,10 @@ from ticketdesk.web.routes import (
 
 PAGE_ROUTERS = (
     signin.router,
+    password.router,
     portal.router,
     desk.router,
+    files.router,
     stream.router,
     assets.router,
     admin.router,

@@ -8,11 +8,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
 from ticketdesk import clock
+from ticketdesk.attachments import service as attachments
+from ticketdesk.attachments.storage import storage_for
+from ticketdesk.attachments.upload import upload_error, uploaded_files
 from ticketdesk.auth import service as accounts
 from ticketdesk.auth.models import Role, User
 from ticketdesk.comments import service as comments
 from ticketdesk.comments.schemas import CommentCreate
+from ticketdesk.custom_fields.service import FieldSet
 from ticketdesk.db import ReadSession, WriteSession
+from ticketdesk.errors import Invalid
 from ticketdesk.tickets import assignment, bulk, status, workflow
 from ticketdesk.tickets import history as trail
 from ticketdesk.tickets import service as tickets
@@ -26,7 +31,7 @@ from ticketdesk.tickets.schemas import (
     normalize_tags,
     ticket_read,
 )
-from ticketdesk.web import live, presence, views
+from ticketdesk.web import live, partials, presence, views
 from ticketdesk.web.pages import (
     PageViewer,
     Viewer,
@@ -48,8 +53,8 @@ SORTS = {
 }
 
 
-def _present(row: Any) -> TicketRead:
-    return ticket_read(row, staff=True, now=clock.now())
+def _present(row: Any, fields: FieldSet | None = None) -> TicketRead:
+    return ticket_read(row, staff=True, now=clock.now(), fields=fields)
 
 
 async def _staff(session: AsyncSession, viewer: Viewer) -> list[User]:
@@ -143,10 +148,13 @@ async def _ticket_page(
     mode: str = "",
     errors: list[str] | None = None,
     newer: Any = None,
+    property_errors: list[str] | None = None,
+    typed_fields: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
     require_staff(viewer)
-    ticket = _present(await tickets.read_ticket(session, viewer.user, ref))
+    fields = await partials.field_set(session)
+    ticket = _present(await tickets.read_ticket(session, viewer.user, ref), fields)
     conversation = await comments.list_comments(session, viewer.user, ref)
     timeline = await trail.timeline(
         session, await tickets.staff_ticket(session, viewer.user, ref), now=clock.now()
@@ -161,6 +169,12 @@ async def _ticket_page(
     context = {
         "ticket": ticket,
         "conversation": conversation,
+        **await partials.files(session, viewer, ref, [c.id for c in conversation]),
+        "cf_inputs": partials.editable(fields, viewer),
+        "cf_values": ticket.custom_fields if typed_fields is None else typed_fields,
+        "rating": await partials.rating(session, viewer, ticket),
+        "rating_readonly": True,
+        "property_errors": property_errors or [],
         "seen_comment_id": max((c.id for c in conversation), default=0),
         "timeline": timeline,
         "names": _names(staff, ticket),
@@ -194,7 +208,9 @@ async def conversation_fragment(
     require_staff(viewer)
     await tickets.read_ticket(session, viewer.user, ref)
     conversation = await comments.list_comments(session, viewer.user, ref)
-    return render(request, "partials/conversation.html", {"conversation": conversation})
+    context = {"conversation": conversation}
+    context |= await partials.files(session, viewer, ref, [c.id for c in conversation])
+    return render(request, "partials/conversation.html", context)
 
 
 def _seen(value: str) -> int | None:
@@ -212,9 +228,15 @@ async def send(
     seen_comment_id: Text = "",
     confirm: Text = "",
 ) -> Response:
-    """A reply or an internal note. A reply sent after someone else's newer reply is held
-    back (409) until the agent confirms it."""
+    """A reply or an internal note with its files (those of a note are staff only). A reply
+    sent after someone else's newer reply is held back (409) until the agent confirms it;
+    files are sent again with the confirmation."""
     require_staff(viewer)
+    if refused := upload_error(request):
+        return await _ticket_page(
+            request, session, viewer, ref, draft=comment, mode=mode,
+            errors=[f"Attachments: {refused.detail}"], status_code=refused.status_code,
+        )  # fmt: skip
     body: dict[str, Any] = {"comment": comment, "is_internal": mode == "note"}
     seen = _seen(seen_comment_id)
     if seen is not None and confirm != "yes":
@@ -232,6 +254,9 @@ async def send(
             request, session, viewer, ref, draft=comment, mode=mode, newer=exc.comment,
             status_code=409,
         )  # fmt: skip
+    storage = storage_for(request.app.state.settings)
+    uploads = uploaded_files(request)
+    await attachments.attach_to_comment(session, viewer.user, added, uploads, storage=storage)
     number = (await tickets.read_ticket(session, viewer.user, ref)).ticket_number
     return RedirectResponse(f"/desk/tickets/{number}#comment-{added.id}", status_code=303)
 
@@ -249,10 +274,17 @@ async def save_properties(
     tags: Text = "",
     note: Text = "",
 ) -> Response:
-    """Each control that changed goes through the API's own use case, in one transaction."""
+    """Each control that changed goes through the API's own use case, in one transaction.
+    Custom field values the service refuses are shown on the page; nothing is saved then."""
     require_staff(viewer)
-    before = _present(await tickets.read_ticket(session, viewer.user, ref))
+    fields = await partials.field_set(session)
+    before = _present(await tickets.read_ticket(session, viewer.user, ref), fields)
+    posted = await request.form()
+    defs = partials.editable(fields, viewer)
     changes: dict[str, Any] = {}
+    custom = partials.changed(partials.custom_values(posted, defs), before.custom_fields, defs)
+    if custom:
+        changes["custom_fields"] = custom
     if priority and priority != before.priority:
         changes["priority"] = priority
     if category and category != before.category:
@@ -260,7 +292,13 @@ async def save_properties(
     if normalize_tags(tags) != before.tags:
         changes["tags"] = tags
     if changes:
-        await tickets.update_ticket(session, viewer.user, ref, TicketUpdate.model_validate(changes))
+        try:
+            update = TicketUpdate.model_validate(changes)
+            await tickets.update_ticket(session, viewer.user, ref, update)
+        except ValidationError as exc:
+            return await _property_errors(request, session, viewer, ref, field_errors(exc), posted)
+        except Invalid as exc:
+            return await _property_errors(request, session, viewer, ref, [exc.detail], posted)
     assignee = _seen(assigned_to_id)
     if assignee != before.assigned_to_id:
         await assignment.assign_ticket(session, viewer.user, ref, assignee, note or None)
@@ -268,6 +306,22 @@ async def save_properties(
         change: dict[str, Any] = {"status": status_} | ({"note": note} if note.strip() else {})
         await status.change_status(session, viewer.user, ref, StatusChange.model_validate(change))
     return RedirectResponse(f"/desk/tickets/{before.ticket_number}", status_code=303)
+
+
+async def _property_errors(
+    request: Request,
+    session: AsyncSession,
+    viewer: Viewer,
+    ref: str,
+    errors: list[str],
+    posted: Any,
+) -> Response:
+    defs = partials.editable(await partials.field_set(session), viewer)
+    typed = partials.typed_back(posted, defs)
+    return await _ticket_page(
+        request, session, viewer, ref, property_errors=errors, typed_fields=typed,
+        status_code=422,
+    )  # fmt: skip
 
 
 @router.post("/tickets/{ref}/take")
