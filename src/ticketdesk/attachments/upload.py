@@ -465,8 +465,13 @@ def _replay(body: bytes, receive: Receive) -> Callable[[], Awaitable[Message]]:
     return replay
 
 
-async def uploaded_files(request: Request) -> list[UploadedFile]:
+def request_files(request: Request) -> list[UploadedFile]:
+    """The files the upload middleware took from this request's body."""
     return list(getattr(request.state, "uploads", []))
+
+
+async def uploaded_files(request: Request) -> list[UploadedFile]:
+    return request_files(request)
 
 
 Uploads = Annotated[list[UploadedFile], Depends(uploaded_files)]

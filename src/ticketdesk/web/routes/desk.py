@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from ticketdesk import clock
 from ticketdesk.attachments import service as attachments
 from ticketdesk.attachments.storage import storage_for
-from ticketdesk.attachments.upload import upload_error, uploaded_files
+from ticketdesk.attachments.upload import request_files, upload_error
 from ticketdesk.auth import service as accounts
 from ticketdesk.auth.models import Role, User
 from ticketdesk.comments import service as comments
@@ -255,7 +255,7 @@ async def send(
             status_code=409,
         )  # fmt: skip
     storage = storage_for(request.app.state.settings)
-    uploads = uploaded_files(request)
+    uploads = request_files(request)
     await attachments.attach_to_comment(session, viewer.user, added, uploads, storage=storage)
     number = (await tickets.read_ticket(session, viewer.user, ref)).ticket_number
     return RedirectResponse(f"/desk/tickets/{number}#comment-{added.id}", status_code=303)

@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from ticketdesk import clock
 from ticketdesk.attachments import service as attachments
 from ticketdesk.attachments.storage import storage_for
-from ticketdesk.attachments.upload import upload_error, uploaded_files
+from ticketdesk.attachments.upload import request_files, upload_error
 from ticketdesk.comments import service as comments
 from ticketdesk.comments.schemas import CommentCreate
 from ticketdesk.custom_fields.service import FieldSet
@@ -110,7 +110,7 @@ async def submit_ticket(
         return await _new_form(request, session, viewer, errors=field_errors(exc), **again)
     except (Invalid, Forbidden) as exc:
         return await _new_form(request, session, viewer, errors=[exc.detail], **again)
-    if uploads := uploaded_files(request):
+    if uploads := request_files(request):
         storage = storage_for(request.app.state.settings)
         await attachments.attach(session, viewer.user, ticket, uploads, storage=storage)
     home = "/desk" if viewer.staff else "/portal"
@@ -188,7 +188,7 @@ async def reply(
         )
     added = await comments.add_comment(session, viewer.user, ref, data)
     storage = storage_for(request.app.state.settings)
-    uploads = uploaded_files(request)
+    uploads = request_files(request)
     await attachments.attach_to_comment(session, viewer.user, added, uploads, storage=storage)
     number = (await tickets.read_ticket(session, viewer.user, ref)).ticket_number
     return RedirectResponse(f"/portal/tickets/{number}#comment-{added.id}", status_code=303)
