@@ -1,4 +1,5 @@
-"""Front-end libraries, served from node_modules as package-lock.json pinned them."""
+"""Front-end libraries, served from node_modules as package-lock.json pinned them: htmx for
+the pages, Swagger UI and Redoc for the API docs."""
 
 from pathlib import Path
 
@@ -14,7 +15,12 @@ NODE_MODULES = Path(__file__).resolve().parents[4] / "node_modules"
 LIBRARIES = {
     "htmx.min.js": "htmx.org/dist/htmx.min.js",
     "sse.min.js": "htmx-ext-sse/dist/sse.min.js",
+    "swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
+    "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
+    "swagger-ui-favicon.png": "swagger-ui-dist/favicon-32x32.png",
+    "redoc.standalone.js": "redoc/bundles/redoc.standalone.js",
 }
+MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
 
 
 @router.get("/{name}")
@@ -25,6 +31,6 @@ async def library(name: str) -> FileResponse:
         raise NotFound("no such asset (run `make install` to fetch the front-end libraries)")
     return FileResponse(
         path,
-        media_type="text/javascript",
+        media_type=MEDIA_TYPES[path.suffix],
         headers={"Cache-Control": "public, max-age=86400"},
     )
