@@ -31,7 +31,7 @@ class ErrorBody(BaseModel):
 
 
 ERRORS: dict[int, str] = {
-    400: "Malformed request.",
+    400: "Malformed request: a body that cannot be read, or a broken upload.",
     401: "Not signed in, or the token is invalid or expired.",
     403: "Signed in, but not allowed (or an API token without the scope).",
     404: "Not found, or not visible to the caller.",
@@ -39,7 +39,7 @@ ERRORS: dict[int, str] = {
     410: "Gone: what was asked for is no longer kept.",
     412: "If-Match names an older version.",
     413: "The request body is too large.",
-    415: "The file type is refused.",
+    415: "The content type or file type is refused.",
     422: "A field breaks a rule (the detail names it), or an unknown query parameter.",
     429: "Too many requests; see Retry-After and the RateLimit-* headers.",
     503: "The database is unavailable; retry after Retry-After seconds.",
@@ -59,7 +59,8 @@ def _walks_to(dependant: Any, call: Any) -> bool:
 def _common_errors(route: APIRoute, operation: dict[str, Any]) -> set[int]:
     """What any route of this shape may answer: 422 (a field, an unknown query parameter) and
     503 (the database) everywhere; 401, 403 (an API token's scope) and 429 (the request rate)
-    when it authenticates; 404 with a path parameter; 413 with a body."""
+    when it authenticates; 404 with a path parameter; 400 (a body that cannot be read, such as
+    JSON that is not UTF-8) and 413 with a body."""
     from ticketdesk.auth.dependencies import current_user
 
     found = {422, 503}
@@ -69,7 +70,7 @@ def _common_errors(route: APIRoute, operation: dict[str, Any]) -> set[int]:
     if dependant.path_params:
         found.add(404)
     if "requestBody" in operation:
-        found.add(413)
+        found |= {400, 413}
     return found
 
 

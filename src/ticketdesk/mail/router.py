@@ -106,7 +106,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     summary="Receive an inbound mail",
     dependencies=[require_scope(Scope.MAIL_INBOUND)],
     status_code=202,
-    responses={202: {"model": InboundAccepted}, **errors(400, 413)},
+    responses={202: {"model": InboundAccepted}, **errors(400, 413, 415)},
 )
 async def receive(request: Request, database: DatabaseDep, actor: CurrentUser) -> JSONResponse:
     """A raw mail (`message/rfc822`), stored before anything else happens; the same mail sent
