@@ -18,7 +18,7 @@ from ticketdesk.main import create_app
 
 pytestmark = pytest.mark.shared_database
 
-EXAMPLES = int(os.environ.get("TICKETDESK_FUZZ_EXAMPLES", "2"))
+EXAMPLES = int(os.environ.get("TICKETDESK_FUZZ_EXAMPLES", "10"))
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,
