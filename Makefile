@@ -24,8 +24,9 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
-# Front-end libraries (htmx, its SSE extension, axe-core for the browser tests), exactly as
-# package-lock.json pins them; the pages serve them from node_modules.
+# Front-end libraries (htmx, its SSE extension, Swagger UI and Redoc for the API docs, axe-core
+# for the browser tests), exactly as package-lock.json pins them; the pages serve them from
+# node_modules.
 NODE_STAMP := node_modules/.installed-stamp
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

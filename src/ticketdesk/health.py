@@ -19,7 +19,7 @@ log = logging.getLogger("ticketdesk.health")
 READY_WITHIN_SECONDS = 1.5
 
 
-@router.get("/healthz")
+@router.get("/healthz", operation_id="checkHealth", summary="Is the process up")
 async def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
@@ -48,6 +48,8 @@ async def _problems(request: Request) -> list[str]:
 
 @router.get(
     "/readyz",
+    operation_id="checkReadiness",
+    summary="Is the service ready",
     responses={503: {"description": "Not ready: the database is unreachable or behind."}},
 )
 async def readyz(request: Request) -> JSONResponse:

@@ -190,12 +190,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="ticketdesk",
         summary="Support tickets: customers file them, support staff answer them.",
         version=__version__,
-        docs_url="/api/docs",
+        # The docs pages are openapi.pages, served without any outside network.
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=openapi.OPENAPI_URL,
         lifespan=lifespan,
         redirect_slashes=False,
         dependencies=[Depends(http.reject_unknown_query)],
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.settings = settings
     app.state.signing_key = settings.signing_key()
@@ -226,9 +228,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Customers: organizations, satisfaction, data protection.
     customers = (organizations_router, satisfaction_router, privacy_router)
     for router in (*routers, *productivity, custom_fields_router, *customers):
-        app.include_router(router, prefix=API_PREFIX, responses=openapi.ERROR_RESPONSES)
+        app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(satisfaction_pages)
+    app.include_router(openapi.pages)
     if settings.metrics:
         app.include_router(health.metrics_router)
     app.openapi = openapi.documented(app)  # type: ignore[method-assign]

@@ -15,6 +15,7 @@ from ticketdesk.attachments.upload import Uploads
 from ticketdesk.auth.dependencies import CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession, WriteSession
+from ticketdesk.openapi import errors
 
 router = APIRouter(
     tags=["attachments"],
@@ -26,7 +27,12 @@ def _storage(request: Request) -> Storage:
     return storage_for(request.app.state.settings)
 
 
-@router.post("/tickets/{ref}/attachments", status_code=201)
+@router.post(
+    "/tickets/{ref}/attachments",
+    responses=errors(400, 415),
+    summary="Upload attachments to a ticket",
+    status_code=201,
+)
 async def upload_attachments(
     request: Request,
     session: WriteSession,
@@ -49,7 +55,7 @@ async def upload_attachments(
     return [attachment_read(row) for row in rows]
 
 
-@router.get("/tickets/{ref}/attachments")
+@router.get("/tickets/{ref}/attachments", summary="List a ticket's attachments")
 async def list_attachments(
     session: ReadSession, actor: CurrentUser, ref: str
 ) -> list[AttachmentRead]:
@@ -57,14 +63,21 @@ async def list_attachments(
     return [attachment_read(row) for row in await attachments.list_for_ticket(session, actor, ref)]
 
 
-@router.get("/attachments/{attachment_id}")
+@router.get(
+    "/attachments/{attachment_id}",
+    operation_id="getAttachment",
+    summary="Get an attachment's details",
+)
 async def read_attachment(
     session: ReadSession, actor: CurrentUser, attachment_id: str
 ) -> AttachmentRead:
+    """Name, size, type and scan state of an attachment on a ticket the caller can see."""
     return attachment_read(await attachments.get_attachment(session, actor, attachment_id))
 
 
-@router.get("/attachments/{attachment_id}/content", response_model=None)
+@router.get(
+    "/attachments/{attachment_id}/content", summary="Download an attachment", response_model=None
+)
 async def download_attachment(
     request: Request,
     session: ReadSession,
@@ -123,7 +136,7 @@ async def _stream(storage: Storage, sha256: str, start: int, end: int) -> AsyncI
         yield chunk
 
 
-@router.delete("/attachments/{attachment_id}", status_code=204)
+@router.delete("/attachments/{attachment_id}", summary="Delete an attachment", status_code=204)
 async def delete_attachment(
     request: Request, session: WriteSession, actor: CurrentUser, attachment_id: str
 ) -> None:

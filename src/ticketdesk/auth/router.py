@@ -32,6 +32,7 @@ from ticketdesk.config import Settings
 from ticketdesk.db import Database, DatabaseDep, ReadSession, WriteSession
 from ticketdesk.errors import Forbidden
 from ticketdesk.mail.config import mail_config
+from ticketdesk.openapi import errors
 from ticketdesk.paging import WindowDep
 from ticketdesk.validation import MAX_ID
 
@@ -57,7 +58,13 @@ def login_limits(settings: Settings) -> accounts.LoginLimits:
     )
 
 
-@router.post("/auth/register", status_code=201)
+@router.post(
+    "/auth/register",
+    responses=errors(403, 409, 429),
+    operation_id="registerAccount",
+    summary="Register a customer account",
+    status_code=201,
+)
 async def register(request: Request, database: DatabaseDep, data: RegisterIn) -> UserRead:
     """Throttled per client (TICKETDESK_REGISTRATIONS_PER_CLIENT_PER_HOUR)."""
     settings: Settings = request.app.state.settings
@@ -90,7 +97,12 @@ async def _login(
     return _issue(request, response, user)
 
 
-@router.post("/auth/login")
+@router.post(
+    "/auth/login",
+    responses=errors(401, 429),
+    operation_id="logIn",
+    summary="Log in with email and password",
+)
 async def login(
     request: Request, response: Response, database: DatabaseDep, data: LoginIn
 ) -> TokenOut:
@@ -99,7 +111,13 @@ async def login(
     return await _login(request, response, database, data)
 
 
-@router.post("/auth/token", include_in_schema=True)
+@router.post(
+    "/auth/token",
+    responses=errors(401, 429),
+    operation_id="issueToken",
+    summary="Log in with the OAuth2 password form",
+    include_in_schema=True,
+)
 async def token(
     request: Request,
     response: Response,
@@ -138,7 +156,9 @@ def _issue(request: Request, response: Response, user: User) -> TokenOut:
     return TokenOut(access_token=token, expires_in=int(lifetime.total_seconds()))
 
 
-@router.post("/auth/password", dependencies=[require_scope(Scope.ADMIN)])
+@router.post(
+    "/auth/password", summary="Change your password", dependencies=[require_scope(Scope.ADMIN)]
+)
 async def change_password(
     request: Request,
     response: Response,
@@ -159,17 +179,25 @@ async def change_password(
     return _issue(request, response, changed)
 
 
-@router.get("/auth/me", dependencies=[any_api_token()])
+@router.get(
+    "/auth/me",
+    operation_id="getCurrentUser",
+    summary="Get the signed-in user",
+    dependencies=[any_api_token()],
+)
 async def me(user: CurrentUser) -> UserRead:
+    """The caller's own account, as the token in use identifies it."""
     return UserRead.model_validate(user)
 
 
-@users_router.post("", status_code=201)
+@users_router.post("", responses=errors(409), summary="Create a user", status_code=201)
 async def create_user(database: DatabaseDep, actor: CurrentUser, data: UserCreate) -> UserRead:
+    """Super admins create an account of any role, staff included. The email must not be taken (409)
+    and the password must be strong enough (422)."""
     return UserRead.model_validate(await accounts.admin_create_user(database, actor, data))
 
 
-@users_router.get("")
+@users_router.get("", summary="List users")
 async def list_users(
     request: Request,
     response: Response,
@@ -186,16 +214,18 @@ async def list_users(
     ]
 
 
-@users_router.patch("/me")
+@users_router.patch("/me", operation_id="updateCurrentUser", summary="Update your own profile")
 async def update_me(session: WriteSession, actor: CurrentUser, data: AvailabilityIn) -> UserRead:
     """Staff: `available: false` is the "away" switch auto-assignment rules respect."""
     return UserRead.model_validate(await accounts.set_available(session, actor, data.available))
 
 
-@users_router.patch("/{user_id}")
+@users_router.patch("/{user_id}", responses=errors(409), summary="Update a user")
 async def update_user(
     session: WriteSession, actor: CurrentUser, user_id: UserId, data: UserUpdate
 ) -> UserRead:
+    """Super admins change a user's role, name or active flag. A deactivated user's tokens stop
+    working at once; the last active super admin cannot be demoted or deactivated (409)."""
     return UserRead.model_validate(await accounts.update_user(session, actor, user_id, data))
 
 
@@ -216,7 +246,12 @@ def _token_read(row: ApiToken) -> ApiTokenRead:
     )
 
 
-@router.post("/auth/tokens", status_code=201, dependencies=[require_scope(Scope.ADMIN)])
+@router.post(
+    "/auth/tokens",
+    summary="Create an API token",
+    status_code=201,
+    dependencies=[require_scope(Scope.ADMIN)],
+)
 async def create_api_token(
     request: Request, session: WriteSession, actor: CurrentUser, data: ApiTokenCreate
 ) -> ApiTokenCreated:
@@ -234,7 +269,9 @@ async def create_api_token(
     return ApiTokenCreated(**_token_read(row).model_dump(), token=plain)
 
 
-@router.get("/auth/tokens", dependencies=[require_scope(Scope.ADMIN)])
+@router.get(
+    "/auth/tokens", summary="List your API tokens", dependencies=[require_scope(Scope.ADMIN)]
+)
 async def list_api_tokens(
     session: ReadSession,
     actor: CurrentUser,
@@ -246,7 +283,10 @@ async def list_api_tokens(
 
 
 @router.delete(
-    "/auth/tokens/{token_id}", status_code=204, dependencies=[require_scope(Scope.ADMIN)]
+    "/auth/tokens/{token_id}",
+    summary="Revoke an API token",
+    status_code=204,
+    dependencies=[require_scope(Scope.ADMIN)],
 )
 async def revoke_api_token(
     session: WriteSession, actor: CurrentUser, token_id: TokenId
@@ -263,7 +303,12 @@ def reset_limit(settings: Settings) -> throttle.Limit:
     )
 
 
-@router.post("/auth/password-reset", status_code=202)
+@router.post(
+    "/auth/password-reset",
+    responses=errors(429),
+    summary="Request a password reset mail",
+    status_code=202,
+)
 async def request_password_reset(
     request: Request, database: DatabaseDep, data: PasswordResetIn
 ) -> dict[str, str]:
@@ -275,7 +320,12 @@ async def request_password_reset(
     return {"detail": "if the address has an account, a reset link is on its way"}
 
 
-@router.post("/auth/password-reset/confirm", status_code=204)
+@router.post(
+    "/auth/password-reset/confirm",
+    responses=errors(400),
+    summary="Set a new password with a reset token",
+    status_code=204,
+)
 async def confirm_password_reset(database: DatabaseDep, data: PasswordResetConfirm) -> Response:
     """The new password is hashed before the transaction begins."""
     password_hash = await security.hash_password(data.new_password)

@@ -36,10 +36,13 @@ SelfServiceRole = Annotated[Literal["individual", "enterprise"], BeforeValidator
 
 
 class RegisterIn(Strict):
-    email: Email
-    password: Password
-    full_name: FullName
-    role: SelfServiceRole = "individual"
+    email: Email = Field(description="Unique, case-insensitively.", examples=["john@example.com"])
+    password: Password = Field(
+        description="At least 8 characters, and not easy to guess.",
+        examples=["correct-horse-battery-staple"],
+    )
+    full_name: FullName = Field(examples=["John Doe"])
+    role: SelfServiceRole = Field(default="individual", description="A customer's kind.")
 
 
 class UserCreate(Strict):
@@ -72,8 +75,8 @@ AnyPassword = Annotated[str, Field(min_length=1, max_length=256), AfterValidator
 
 
 class LoginIn(Strict):
-    email: Email
-    password: AnyPassword
+    email: Email = Field(examples=["john@example.com"])
+    password: AnyPassword = Field(examples=["correct-horse-battery-staple"])
 
 
 class PasswordChange(Strict):

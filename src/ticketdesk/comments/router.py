@@ -14,6 +14,7 @@ from ticketdesk.comments import service as comments
 from ticketdesk.comments.models import TicketComment
 from ticketdesk.comments.schemas import CommentCreate, CommentRead, CommentUpdate
 from ticketdesk.db import ReadSession, WriteSession
+from ticketdesk.openapi import errors
 from ticketdesk.paging import WindowDep
 from ticketdesk.validation import MAX_ID
 
@@ -41,7 +42,7 @@ def present(comment: TicketComment, files: list[Attachment] | None = None) -> Co
     )
 
 
-@router.post("", status_code=201)
+@router.post("", responses=errors(409), summary="Comment on a ticket", status_code=201)
 async def add_comment(
     request: Request,
     session: WriteSession,
@@ -57,7 +58,7 @@ async def add_comment(
     return present(comment, files)
 
 
-@router.get("")
+@router.get("", summary="List a ticket's comments")
 async def list_comments(
     request: Request,
     response: Response,
@@ -73,10 +74,12 @@ async def list_comments(
     return [present(c, files.get(c.id)) for c in found]
 
 
-@router.patch("/{comment_id}")
+@router.patch("/{comment_id}", summary="Edit a comment")
 async def edit_comment(
     session: WriteSession, actor: CurrentUser, ref: str, comment_id: CommentId, data: CommentUpdate
 ) -> CommentRead:
+    """Authors edit their own comment's body; the earlier text stays in the ticket's
+    activity trail."""
     comment = await comments.edit_comment(session, actor, ref, comment_id, data.comment)
     files = await attachments.by_comment(session, actor, [comment.id])
     return present(comment, files.get(comment.id))

@@ -10,9 +10,15 @@ CommentText = Annotated[str, text(20_000), AfterValidator(no_nul)]
 
 
 class CommentCreate(NoNulls):
-    comment: CommentText
-    is_internal: bool = False
-    is_resolution: bool = False
+    comment: CommentText = Field(
+        description="The comment's text.", examples=["Thanks, that fixed it."]
+    )
+    is_internal: bool = Field(
+        default=False, description="Staff only: an internal note customers never see."
+    )
+    is_resolution: bool = Field(
+        default=False, description="Staff only: this reply resolves the ticket."
+    )
     # The newest comment id the writer has seen: a newer public reply by someone else is 409.
     seen_comment_id: Annotated[int, Field(ge=0, le=MAX_ID, strict=True)] | None = None
 

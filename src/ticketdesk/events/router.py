@@ -9,12 +9,18 @@ from ticketdesk.db import ReadSession
 from ticketdesk.errors import Gone, Invalid
 from ticketdesk.events import service
 from ticketdesk.events.schemas import EventPage, EventRead
+from ticketdesk.openapi import errors
 
 # API tokens: events:read.
 router = APIRouter(tags=["events"], dependencies=[require_scope(Scope.EVENTS_READ)])
 
 
-@router.get("/events", operation_id="listEvents")
+@router.get(
+    "/events",
+    responses=errors(410),
+    summary="List events (the change feed)",
+    operation_id="listEvents",
+)
 async def list_events(
     session: ReadSession,
     actor: CurrentUser,

@@ -9,13 +9,14 @@ from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.jobs import service as jobs
 from ticketdesk.jobs.models import JobStatus
 from ticketdesk.jobs.schemas import JobRead
+from ticketdesk.openapi import errors
 from ticketdesk.validation import MAX_ID
 
 # API tokens: admin.
 router = APIRouter(tags=["jobs"], dependencies=[require_scope(Scope.ADMIN)])
 
 
-@router.get("/jobs", operation_id="listJobs")
+@router.get("/jobs", summary="List background jobs", operation_id="listJobs")
 async def list_jobs(
     session: ReadSession,
     actor: CurrentUser,
@@ -31,7 +32,12 @@ async def list_jobs(
     return [JobRead.model_validate(job) for job in rows]
 
 
-@router.post("/jobs/{job_id}/retry", operation_id="retryJob")
+@router.post(
+    "/jobs/{job_id}/retry",
+    responses=errors(409),
+    summary="Retry a failed job",
+    operation_id="retryJob",
+)
 async def retry_job(
     session: WriteSession, actor: CurrentUser, job_id: Annotated[int, Path(ge=1, le=MAX_ID)]
 ) -> JobRead:

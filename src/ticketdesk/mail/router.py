@@ -17,6 +17,7 @@ from ticketdesk.mail.config import mail_config
 from ticketdesk.mail.models import InboundStatus, OutboxStatus
 from ticketdesk.mail.schedule import schedule_processing
 from ticketdesk.mail.schemas import InboundAccepted, InboundRead, OutboxRead, SuppressionRead
+from ticketdesk.openapi import errors
 from ticketdesk.validation import MAX_ID
 
 router = APIRouter(prefix="/mail", tags=["mail"], dependencies=[require_scope(Scope.ADMIN)])
@@ -34,7 +35,7 @@ class Unsupported(DomainError):
     status_code = 415
 
 
-@router.get("/outbox")
+@router.get("/outbox", operation_id="listMailOutbox", summary="List outgoing mail")
 async def list_outbox(
     session: ReadSession,
     actor: CurrentUser,
@@ -43,26 +44,42 @@ async def list_outbox(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[OutboxRead]:
+    """Super admins see the mail outbox: every notification, its recipient, state and attempts."""
     rows = await outbox.list_outbox(
         session, actor, status=status, ticket_id=ticket_id, limit=limit, offset=offset
     )
     return [OutboxRead.model_validate(r) for r in rows]
 
 
-@router.post("/outbox/{outbox_id}/retry")
+@router.post(
+    "/outbox/{outbox_id}/retry",
+    responses=errors(409),
+    operation_id="retryOutboxMail",
+    summary="Send a failed mail again",
+)
 async def retry_outbox(session: WriteSession, actor: CurrentUser, outbox_id: RowId) -> OutboxRead:
+    """A failed or dead outbox row is queued to be sent again."""
     row = await outbox.retry(session, actor, outbox_id, now=clock.now())
     return OutboxRead.model_validate(row)
 
 
-@router.get("/suppressions")
+@router.get(
+    "/suppressions", operation_id="listMailSuppressions", summary="List suppressed addresses"
+)
 async def list_suppressions(session: ReadSession, actor: CurrentUser) -> list[SuppressionRead]:
+    """Addresses that get no mail (after a hard bounce or a permanent delivery failure)."""
     rows = await outbox.list_suppressions(session, actor)
     return [SuppressionRead.model_validate(r) for r in rows]
 
 
-@router.delete("/suppressions/{email}", status_code=204)
+@router.delete(
+    "/suppressions/{email}",
+    operation_id="liftMailSuppression",
+    summary="Lift a suppression",
+    status_code=204,
+)
 async def lift_suppression(session: WriteSession, actor: CurrentUser, email: str) -> Response:
+    """The address gets mail again."""
     await outbox.lift_suppression(session, actor, email)
     return Response(status_code=204)
 
@@ -85,9 +102,11 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 @router.post(
     "/inbound",
+    operation_id="receiveInboundMail",
+    summary="Receive an inbound mail",
     dependencies=[require_scope(Scope.MAIL_INBOUND)],
     status_code=202,
-    responses={202: {"model": InboundAccepted}},
+    responses={202: {"model": InboundAccepted}, **errors(400, 413, 415)},
 )
 async def receive(request: Request, database: DatabaseDep, actor: CurrentUser) -> JSONResponse:
     """A raw mail (`message/rfc822`), stored before anything else happens; the same mail sent
@@ -104,7 +123,7 @@ async def receive(request: Request, database: DatabaseDep, actor: CurrentUser) -
     return JSONResponse(answer.model_dump(mode="json"), status_code=202)
 
 
-@router.get("/inbound")
+@router.get("/inbound", operation_id="listInboundMail", summary="List received mail")
 async def list_inbound(
     session: ReadSession,
     actor: CurrentUser,
@@ -112,12 +131,19 @@ async def list_inbound(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[InboundRead]:
+    """Received mails, newest first, with what processing made of each."""
     rows = await inbound.list_inbound(session, actor, status=status, limit=limit, offset=offset)
     return [InboundRead.model_validate(r) for r in rows]
 
 
-@router.get("/inbound/{inbound_id}/raw", response_class=Response)
+@router.get(
+    "/inbound/{inbound_id}/raw",
+    operation_id="getInboundMailRaw",
+    summary="Download a received mail",
+    response_class=Response,
+)
 async def inbound_raw(session: ReadSession, actor: CurrentUser, inbound_id: RowId) -> Response:
+    """The mail exactly as received (message/rfc822)."""
     row = await inbound.get_inbound(session, actor, inbound_id)
     return Response(
         row.raw,
@@ -126,22 +152,37 @@ async def inbound_raw(session: ReadSession, actor: CurrentUser, inbound_id: RowI
     )
 
 
-@router.post("/inbound/{inbound_id}/reprocess", status_code=202)
+@router.post(
+    "/inbound/{inbound_id}/reprocess",
+    responses=errors(409),
+    operation_id="reprocessInboundMail",
+    summary="Process a received mail again",
+    status_code=202,
+)
 async def reprocess_inbound(
     session: WriteSession, actor: CurrentUser, inbound_id: RowId
 ) -> InboundRead:
+    """A mail that failed or was held is processed again."""
     row = await inbound.reprocess(session, actor, inbound_id)
     await schedule_processing(session, row.id)
     return InboundRead.model_validate(row)
 
 
-@preferences_router.get("/notifications")
+@preferences_router.get(
+    "/notifications", operation_id="getNotificationPreferences", summary="Get your mail preferences"
+)
 async def get_notifications(session: ReadSession, user: CurrentUser) -> dict[str, bool]:
+    """Which notification mails the caller receives."""
     return await preferences.get_preferences(session, user)
 
 
-@preferences_router.patch("/notifications")
+@preferences_router.patch(
+    "/notifications",
+    operation_id="updateNotificationPreferences",
+    summary="Change your mail preferences",
+)
 async def update_notifications(
     session: WriteSession, user: CurrentUser, changes: dict[str, StrictBool]
 ) -> dict[str, bool]:
+    """Switch kinds of notification mail on or off for the caller."""
     return await preferences.update_preferences(session, user, changes)

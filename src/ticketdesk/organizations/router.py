@@ -5,6 +5,7 @@ from fastapi import APIRouter, Path, Response
 from ticketdesk.auth.dependencies import CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession, WriteSession
+from ticketdesk.openapi import errors
 from ticketdesk.organizations import service as organizations
 from ticketdesk.organizations.schemas import (
     OrganizationCreate,
@@ -19,7 +20,7 @@ router = APIRouter(
 OrganizationId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-@router.post("", status_code=201)
+@router.post("", responses=errors(409), summary="Create an organization", status_code=201)
 async def create_organization(
     session: WriteSession, actor: CurrentUser, data: OrganizationCreate
 ) -> OrganizationRead:
@@ -27,19 +28,21 @@ async def create_organization(
     return await organizations.create_organization(session, actor, data)
 
 
-@router.get("")
+@router.get("", summary="List organizations")
 async def list_organizations(session: ReadSession, actor: CurrentUser) -> list[OrganizationRead]:
+    """Staff see every customer organization with its mail domains and sharing rule."""
     return await organizations.list_organizations(session, actor)
 
 
-@router.get("/{organization_id}")
+@router.get("/{organization_id}", summary="Get an organization")
 async def get_organization(
     session: ReadSession, actor: CurrentUser, organization_id: OrganizationId
 ) -> OrganizationRead:
+    """One organization with its mail domains and sharing rule."""
     return await organizations.get_organization(session, actor, organization_id)
 
 
-@router.patch("/{organization_id}")
+@router.patch("/{organization_id}", responses=errors(409), summary="Update an organization")
 async def update_organization(
     session: WriteSession,
     actor: CurrentUser,
@@ -50,7 +53,7 @@ async def update_organization(
     return await organizations.update_organization(session, actor, organization_id, data)
 
 
-@router.delete("/{organization_id}", status_code=204)
+@router.delete("/{organization_id}", summary="Delete an organization", status_code=204)
 async def delete_organization(
     session: WriteSession, actor: CurrentUser, organization_id: OrganizationId
 ) -> Response:

@@ -9,6 +9,7 @@ from ticketdesk.auth.models import User
 from ticketdesk.auth.schemas import UserRead
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession, WriteSession
+from ticketdesk.openapi import errors
 from ticketdesk.privacy import service as privacy
 from ticketdesk.validation import MAX_ID
 
@@ -31,6 +32,8 @@ def _stream(request: Request, user: User) -> StreamingResponse:
 
 @router.get(
     "/auth/me/export",
+    operation_id="exportMyData",
+    summary="Export your personal data",
     response_class=StreamingResponse,
     dependencies=[require_scope(Scope.TICKETS_READ)],
 )
@@ -41,7 +44,12 @@ async def export_me(
     return _stream(request, await privacy.person_to_export(session, actor, actor.id))
 
 
-@router.get("/users/{user_id}/export", response_class=StreamingResponse)
+@router.get(
+    "/users/{user_id}/export",
+    operation_id="exportUserData",
+    summary="Export a user's personal data",
+    response_class=StreamingResponse,
+)
 async def export_user(
     request: Request, session: ReadSession, actor: CurrentUser, user_id: UserId
 ) -> StreamingResponse:
@@ -49,7 +57,7 @@ async def export_user(
     return _stream(request, await privacy.person_to_export(session, actor, user_id))
 
 
-@router.post("/users/{user_id}/anonymize")
+@router.post("/users/{user_id}/anonymize", responses=errors(409), summary="Anonymize a user")
 async def anonymize_user(session: WriteSession, actor: CurrentUser, user_id: UserId) -> UserRead:
     """Irreversible: name and e-mail become placeholders, the account is closed for good."""
     return UserRead.model_validate(await privacy.anonymize(session, actor, user_id))

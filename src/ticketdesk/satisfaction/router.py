@@ -8,6 +8,7 @@ from ticketdesk.auth.dependencies import CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.errors import DomainError
+from ticketdesk.openapi import errors
 from ticketdesk.satisfaction import page
 from ticketdesk.satisfaction import service as satisfaction
 from ticketdesk.satisfaction.models import Rating
@@ -22,7 +23,13 @@ router = APIRouter(
 pages = APIRouter(prefix="/satisfaction", tags=["satisfaction"], include_in_schema=False)
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    responses=errors(409),
+    operation_id="rateTicket",
+    summary="Rate a resolved ticket",
+    status_code=201,
+)
 async def rate(
     response: Response, session: WriteSession, actor: CurrentUser, ref: str, data: RatingIn
 ) -> SatisfactionRead:
@@ -33,7 +40,7 @@ async def rate(
     return rating
 
 
-@router.get("")
+@router.get("", operation_id="getTicketRating", summary="Get a ticket's rating")
 async def read(session: ReadSession, actor: CurrentUser, ref: str) -> SatisfactionRead:
     """The rating (null until given), for the ticket's customer and staff."""
     return await satisfaction.read(session, actor, ref)

@@ -14,7 +14,7 @@ router = APIRouter(
 )
 
 
-@router.get("")
+@router.get("", summary="Search tickets")
 async def search_tickets(
     request: Request,
     response: Response,

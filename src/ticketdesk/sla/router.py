@@ -22,25 +22,26 @@ router = APIRouter(
 )
 
 
-@router.get("/config")
+@router.get("/config", operation_id="listSlaPolicies", summary="List SLA policies")
 async def list_policies(session: ReadSession, actor: CurrentUser) -> list[PolicyRead]:
     """The four per-priority policies (minutes), most urgent first."""
     return [PolicyRead.model_validate(p) for p in await sla.list_policies(session, actor)]
 
 
-@router.post("/config")
+@router.post("/config", operation_id="setSlaPolicy", summary="Set the SLA policy of a priority")
 async def set_policy(session: WriteSession, actor: CurrentUser, data: PolicyIn) -> PolicyRead:
     """Change one priority's targets. Existing tickets keep their due times."""
     return PolicyRead.model_validate(await sla.set_policy(session, actor, data))
 
 
-@router.get("/business-hours")
+@router.get("/business-hours", summary="Get the business hours")
 async def get_business_hours(session: ReadSession, actor: CurrentUser) -> BusinessHoursRead:
+    """The working week, time zone and holidays that SLA due times are counted in."""
     calendar = await sla.get_business_hours(session, actor)
     return BusinessHoursRead.model_validate(calendar.to_config())
 
 
-@router.put("/business-hours")
+@router.put("/business-hours", summary="Set the business hours")
 async def set_business_hours(
     session: WriteSession, actor: CurrentUser, data: BusinessHoursIn
 ) -> BusinessHoursRead:
@@ -49,7 +50,7 @@ async def set_business_hours(
     return BusinessHoursRead.model_validate(calendar.to_config())
 
 
-@router.get("/audit")
+@router.get("/audit", operation_id="listSlaAudit", summary="List SLA setting changes")
 async def audit_trail(
     request: Request,
     response: Response,

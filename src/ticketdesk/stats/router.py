@@ -14,7 +14,11 @@ from ticketdesk.validation import IsoDate
 router = APIRouter(tags=["statistics"], dependencies=[require_scope(Scope.TICKETS_READ)])
 
 
-@router.get("/tickets/statistics/overview")
+@router.get(
+    "/tickets/statistics/overview",
+    operation_id="getStatisticsOverview",
+    summary="Get ticket statistics",
+)
 async def overview(
     session: ReadSession,
     actor: CurrentUser,
@@ -28,7 +32,11 @@ async def overview(
     return Overview(**await queries.overview(session, start=start_date, end=end_date))
 
 
-@router.get("/tickets/statistics/agents")
+@router.get(
+    "/tickets/statistics/agents",
+    operation_id="getAgentStatistics",
+    summary="Get statistics per agent",
+)
 async def agents(
     session: ReadSession,
     actor: CurrentUser,
@@ -43,7 +51,7 @@ async def agents(
     return [AgentStatistics(**row) for row in rows]
 
 
-@router.get("/dashboard")
+@router.get("/dashboard", operation_id="getDashboard", summary="Get the dashboard figures")
 async def dashboard(session: ReadSession, actor: CurrentUser) -> Dashboard:
     """Counts for an admin home page: by status, unassigned, SLA breached, today's flow."""
     policy.require_super_admin(actor)

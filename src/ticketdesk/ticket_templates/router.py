@@ -19,7 +19,7 @@ router = APIRouter(
 TemplateId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-@router.get("")
+@router.get("", operation_id="listTicketTemplates", summary="List ticket templates")
 async def list_templates(session: ReadSession, actor: CurrentUser) -> list[TemplateRead]:
     """Every signed-in user may read them (they pre-fill the new-ticket form); customers see
     only the custom field values of fields shown to them."""
@@ -33,24 +33,36 @@ async def list_templates(session: ReadSession, actor: CurrentUser) -> list[Templ
     ]
 
 
-@router.post("", status_code=201)
+@router.post(
+    "", operation_id="createTicketTemplate", summary="Create a ticket template", status_code=201
+)
 async def create_template(
     session: WriteSession, actor: CurrentUser, data: TemplateIn
 ) -> TemplateRead:
+    """Staff save pre-filled fields for new tickets."""
     return TemplateRead.model_validate(await templates.create_template(session, actor, data))
 
 
-@router.patch("/{template_id}")
+@router.patch(
+    "/{template_id}", operation_id="updateTicketTemplate", summary="Update a ticket template"
+)
 async def update_template(
     session: WriteSession, actor: CurrentUser, template_id: TemplateId, data: TemplateUpdate
 ) -> TemplateRead:
+    """Change a template's name or its pre-filled fields."""
     row = await templates.update_template(session, actor, template_id, data)
     return TemplateRead.model_validate(row)
 
 
-@router.delete("/{template_id}", status_code=204)
+@router.delete(
+    "/{template_id}",
+    operation_id="deleteTicketTemplate",
+    summary="Delete a ticket template",
+    status_code=204,
+)
 async def delete_template(
     session: WriteSession, actor: CurrentUser, template_id: TemplateId
 ) -> Response:
+    """Tickets made from it are not touched."""
     await templates.delete_template(session, actor, template_id)
     return Response(status_code=204)

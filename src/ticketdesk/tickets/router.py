@@ -14,6 +14,7 @@ from ticketdesk.auth.scopes import Scope
 from ticketdesk.custom_fields import service as custom_fields
 from ticketdesk.custom_fields.service import FieldSet
 from ticketdesk.db import ReadSession, WriteSession
+from ticketdesk.openapi import errors
 from ticketdesk.paging import WindowDep, link
 from ticketdesk.tickets import assignment, bulk, cursor, merge, status, versions
 from ticketdesk.tickets import history as trail
@@ -112,7 +113,7 @@ def page_headers(request: Request, response: Response, f: TicketFilters, page: P
         response.headers["Link"] = ", ".join(links)
 
 
-@router.post("", status_code=201)
+@router.post("", summary="Create a ticket", status_code=201)
 async def create_ticket(
     request: Request,
     session: WriteSession,
@@ -128,7 +129,7 @@ async def create_ticket(
     return await _present(session, ticket, actor)
 
 
-@router.get("")
+@router.get("", summary="List tickets")
 async def list_tickets(
     request: Request, response: Response, session: ReadSession, actor: CurrentUser, f: Filters
 ) -> list[TicketRead]:
@@ -141,7 +142,7 @@ async def list_tickets(
     return await _list(request, response, session, actor, f, mine=False)
 
 
-@router.get("/my")
+@router.get("/my", operation_id="listMyTickets", summary="List your own tickets")
 async def my_tickets(
     request: Request, response: Response, session: ReadSession, actor: CurrentUser, f: Filters
 ) -> list[TicketRead]:
@@ -149,7 +150,12 @@ async def my_tickets(
     return await _list(request, response, session, actor, f, mine=True)
 
 
-@router.post("/bulk")
+@router.post(
+    "/bulk",
+    responses=errors(409),
+    operation_id="bulkUpdateTickets",
+    summary="Change many tickets at once",
+)
 async def bulk_operation(session: WriteSession, actor: CurrentUser, data: BulkIn) -> BulkResult:
     """All or nothing: if any ticket is missing or refuses the change, nothing changes."""
     return await bulk.run_bulk(session, actor, data)
@@ -168,7 +174,7 @@ async def versioned(
     return await _present(session, ticket, actor)
 
 
-@router.get("/{ref}")
+@router.get("/{ref}", summary="Get a ticket")
 async def get_ticket(
     response: Response, session: ReadSession, actor: CurrentUser, ref: str
 ) -> TicketRead:
@@ -177,7 +183,7 @@ async def get_ticket(
     return await versioned(response, session, await tickets.read_ticket(session, actor, ref), actor)
 
 
-@router.patch("/{ref}")
+@router.patch("/{ref}", responses=errors(412), summary="Edit a ticket")
 async def update_ticket(
     response: Response,
     session: WriteSession,
@@ -186,12 +192,20 @@ async def update_ticket(
     data: TicketUpdate,
     if_match: IfMatch = None,
 ) -> TicketRead:
+    """Change the fields the caller may edit: customers the subject, description and tags of their
+    own open ticket; staff any field. Send the ETag back as If-Match to refuse a change over a newer
+    version (412)."""
     await versions.require_version(session, actor, ref, if_match)
     ticket = await tickets.update_ticket(session, actor, ref, data)
     return await versioned(response, session, ticket, actor)
 
 
-@router.post("/{ref}/status")
+@router.post(
+    "/{ref}/status",
+    responses=errors(409, 412),
+    operation_id="changeTicketStatus",
+    summary="Change a ticket's status",
+)
 async def change_status(
     response: Response,
     session: WriteSession,
@@ -200,12 +214,14 @@ async def change_status(
     data: StatusChange,
     if_match: IfMatch = None,
 ) -> TicketRead:
+    """Move the ticket along the status machine; a transition that is not allowed answers 409 naming
+    the allowed targets. If-Match is honoured as for edits."""
     await versions.require_version(session, actor, ref, if_match)
     ticket = await status.change_status(session, actor, ref, data)
     return await versioned(response, session, ticket, actor)
 
 
-@router.post("/{ref}/assign")
+@router.post("/{ref}/assign", responses=errors(412), summary="Assign a ticket")
 async def assign_ticket(
     response: Response,
     session: WriteSession,
@@ -214,12 +230,14 @@ async def assign_ticket(
     data: AssignIn,
     if_match: IfMatch = None,
 ) -> TicketRead:
+    """Super admins assign the ticket to any active staff member or unassign it with null;
+    an agent takes a ticket or lets go of their own. If-Match is honoured as for edits."""
     await versions.require_version(session, actor, ref, if_match)
     ticket = await assignment.assign_ticket(session, actor, ref, data.assigned_to_id, data.note)
     return await versioned(response, session, ticket, actor)
 
 
-@router.post("/{ref}/merge")
+@router.post("/{ref}/merge", responses=errors(409), summary="Merge a ticket into another")
 async def merge_ticket(
     session: WriteSession, actor: CurrentUser, ref: str, data: MergeIn
 ) -> TicketRead:
@@ -228,7 +246,9 @@ async def merge_ticket(
     return await _present(session, await merge.merge_ticket(session, actor, ref, data), actor)
 
 
-@router.get("/{ref}/history")
+@router.get(
+    "/{ref}/history", operation_id="getTicketHistory", summary="Get a ticket's change history"
+)
 async def ticket_history(
     request: Request,
     response: Response,
@@ -246,7 +266,7 @@ async def ticket_history(
     ]
 
 
-@router.get("/{ref}/activity")
+@router.get("/{ref}/activity", operation_id="getTicketActivity", summary="Get a ticket's activity")
 async def ticket_activity(
     request: Request,
     response: Response,

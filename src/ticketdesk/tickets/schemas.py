@@ -61,15 +61,53 @@ StatusIn = Annotated[Status, BeforeValidator(lower_enum)]
 class TicketCreate(NoNulls):
     """`subject` and `description` are required unless a template (`template_id`) gives them."""
 
-    subject: Subject | None = None
-    description: Description | None = None
-    priority: PriorityIn = Priority.MEDIUM
-    category: CategoryIn = Category.GENERAL_INQUIRY
-    tags: Tags = Field(default_factory=list)
-    user_id: BodyId | None = None
-    is_internal: bool | None = None
-    custom_fields: dict[str, Any] = Field(default_factory=dict)
-    template_id: BodyId | None = None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject": "Unable to generate report",
+                    "description": "When I click generate report, I get an error.",
+                    "priority": "high",
+                    "category": "technical_support",
+                    "tags": ["report", "error"],
+                }
+            ]
+        }
+    )
+
+    subject: Subject | None = Field(
+        default=None,
+        description="1 to 200 characters, trimmed.",
+        examples=["Unable to generate report"],
+    )
+    description: Description | None = Field(
+        default=None,
+        description="1 to 20,000 characters, trimmed.",
+        examples=["When I click generate report, I get an error."],
+    )
+    priority: PriorityIn = Field(
+        default=Priority.MEDIUM, description="In any case; returned lower-case."
+    )
+    category: CategoryIn = Field(default=Category.GENERAL_INQUIRY)
+    tags: Tags = Field(
+        default_factory=list,
+        description="A list, or one comma-separated string; stored trimmed, lower-case and "
+        "without duplicates, in order.",
+        examples=[["report", "error"]],
+    )
+    user_id: BodyId | None = Field(
+        default=None, description="Staff only: file the ticket on behalf of this customer."
+    )
+    is_internal: bool | None = Field(
+        default=None, description="Staff only: a ticket customers never see."
+    )
+    custom_fields: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Values of custom fields by key (see GET /api/v1/custom-fields).",
+    )
+    template_id: BodyId | None = Field(
+        default=None, description="Start from this ticket template's fields."
+    )
 
 
 # Fields people send to PATCH that have their own endpoints.

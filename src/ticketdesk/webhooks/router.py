@@ -40,7 +40,7 @@ def _delivery(row: WebhookDelivery) -> DeliveryRead:
     return read
 
 
-@router.post("", status_code=201)
+@router.post("", summary="Create a webhook", status_code=201)
 async def create_webhook(
     request: Request, database: DatabaseDep, actor: CurrentUser, data: WebhookCreate
 ) -> WebhookCreated:
@@ -58,19 +58,21 @@ def _read(webhook: Webhook) -> WebhookRead:
     return WebhookRead.model_validate(webhook)
 
 
-@router.get("")
+@router.get("", summary="List webhooks")
 async def list_webhooks(session: ReadSession, actor: CurrentUser) -> list[WebhookRead]:
+    """Every webhook, without its secret."""
     return [_read(w) for w in await webhooks.list_webhooks(session, actor)]
 
 
-@router.get("/{webhook_id}")
+@router.get("/{webhook_id}", summary="Get a webhook")
 async def get_webhook(
     session: ReadSession, actor: CurrentUser, webhook_id: WebhookId
 ) -> WebhookRead:
+    """One webhook, without its secret."""
     return _read(await webhooks.get_webhook(session, actor, webhook_id))
 
 
-@router.patch("/{webhook_id}")
+@router.patch("/{webhook_id}", summary="Update a webhook")
 async def update_webhook(
     request: Request,
     database: DatabaseDep,
@@ -87,15 +89,20 @@ async def update_webhook(
     return _read(webhook)
 
 
-@router.delete("/{webhook_id}", status_code=204)
+@router.delete("/{webhook_id}", summary="Delete a webhook", status_code=204)
 async def delete_webhook(
     session: WriteSession, actor: CurrentUser, webhook_id: WebhookId
 ) -> Response:
+    """The webhook and its delivery log are removed; nothing more is sent."""
     await webhooks.delete_webhook(session, actor, webhook_id)
     return Response(status_code=204)
 
 
-@router.post("/{webhook_id}/rotate-secret")
+@router.post(
+    "/{webhook_id}/rotate-secret",
+    operation_id="rotateWebhookSecret",
+    summary="Rotate a webhook's secret",
+)
 async def rotate_secret(
     session: WriteSession, actor: CurrentUser, webhook_id: WebhookId
 ) -> SecretOut:
@@ -105,13 +112,22 @@ async def rotate_secret(
     )
 
 
-@router.post("/{webhook_id}/ping", status_code=202)
+@router.post(
+    "/{webhook_id}/ping",
+    operation_id="pingWebhook",
+    summary="Send a test delivery",
+    status_code=202,
+)
 async def ping(session: WriteSession, actor: CurrentUser, webhook_id: WebhookId) -> DeliveryRead:
     """Queues a `webhook.ping` delivery; its outcome shows in the delivery log."""
     return _delivery(await webhooks.ping(session, actor, webhook_id, now=clock.now()))
 
 
-@router.get("/{webhook_id}/deliveries")
+@router.get(
+    "/{webhook_id}/deliveries",
+    operation_id="listWebhookDeliveries",
+    summary="List a webhook's deliveries",
+)
 async def list_deliveries(
     session: ReadSession,
     actor: CurrentUser,
@@ -124,7 +140,12 @@ async def list_deliveries(
     return [_delivery(row) for row in rows]
 
 
-@router.post("/{webhook_id}/deliveries/{delivery_id}/retry", status_code=202)
+@router.post(
+    "/{webhook_id}/deliveries/{delivery_id}/retry",
+    operation_id="retryWebhookDelivery",
+    summary="Send a delivery again",
+    status_code=202,
+)
 async def retry_delivery(
     session: WriteSession, actor: CurrentUser, webhook_id: WebhookId, delivery_id: DeliveryId
 ) -> DeliveryRead:
