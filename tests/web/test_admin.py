@@ -153,12 +153,6 @@ def test_every_admin_form_needs_the_csrf_token(client: TestClient, people: Peopl
     assert "new-agent@example.com" not in {u["email"] for u in user}
 
 
-def test_docs_redirects_to_the_api_docs(client: TestClient) -> None:
-    response = client.get("/docs", follow_redirects=False)
-    assert response.status_code == 307
-    assert response.headers["location"] == "/api/docs"
-
-
 # The dashboard
 
 

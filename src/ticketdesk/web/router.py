@@ -37,7 +37,6 @@ PAGE_ROUTERS = (
     admin.router,
     admin_ops.router,
     admin_settings.router,
-    admin.docs_router,
 )
 
 

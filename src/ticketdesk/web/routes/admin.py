@@ -27,7 +27,6 @@ from ticketdesk.validation import MAX_ID
 from ticketdesk.web.pages import PageViewer, render, require_admin
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-docs_router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form()]
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 # The per-day series is drawn day by day: a range is at most about a year of days.
@@ -41,12 +40,6 @@ DAY_NAMES = dict(
         strict=True,
     )
 )
-
-
-@docs_router.get("/docs")
-async def docs() -> RedirectResponse:
-    """The API's documentation lives under /api."""
-    return RedirectResponse("/api/docs", status_code=307)
 
 
 @router.get("")
