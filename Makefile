@@ -13,6 +13,7 @@ TEST_WORKERS ?= 2
 .PHONY: bench-lifecycle
 .PHONY: bench-webhooks
 .PHONY: bench-events
+.PHONY: screenshots
 .PHONY: bench-web
 
 $(STAMP): pyproject.toml requirements.lock
@@ -69,6 +70,11 @@ test-postgresql: install
 	else \
 		echo "*** PostgreSQL is not reachable at $(TEST_POSTGRES_URL): the PostgreSQL half of the suite was SKIPPED. ***"; \
 	fi
+
+# The README's screenshots, taken by the browser tests into docs/screenshots.
+screenshots: install
+	TICKETDESK_SCREENSHOTS="$(CURDIR)/docs/screenshots" TICKETDESK_TEST_DB=sqlite \
+		$(BIN)/pytest -q tests/web/test_browser.py tests/web/test_admin_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -15,7 +15,7 @@ from tests.conftest import _reset
 from tests.web.browser import (
     ADMIN,
     PASSWORD,
-    ROOT,
+    SCREENSHOTS,
     Server,
     axe_violations,
     launch,
@@ -26,7 +26,6 @@ from tests.web.browser import (
 
 pytestmark = [pytest.mark.server, pytest.mark.shared_database]
 JS_BUDGET = 150 * 1024
-DOCS = ROOT / "docs" / "screenshots"
 ADMIN_PAGES = (
     "dashboard",
     "sla",
@@ -147,8 +146,8 @@ def test_charts_show_their_tables_numbers_which_are_the_apis(
     assert sum(daily["Created"]) == overview["total_tickets"] == 4
     assert daily["Resolved"][-1] == 1
     assert daily["Backlog"][-1] == 3
-    DOCS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS / "admin-dashboard.png"), full_page=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "admin-dashboard.png"), full_page=True)
 
 
 def test_sla_editor_saves_through_the_api(server: Server, admin_page: Any) -> None:
