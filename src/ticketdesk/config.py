@@ -94,9 +94,11 @@ class Settings(BaseSettings):
     # false: writes leave the index alone (bulk imports; run `ticketdesk reindex` afterwards).
     search_indexing: bool = True
     # Relevance orders this many of the newest matches; older matches follow, newest first.
-    search_rank_window: int = Field(default=1_000, ge=1)
-    # Searches count at most this many matches for X-Total-Count (see list_count_limit).
-    search_count_limit: int = Field(default=1_000, ge=1)
+    # A search reads its matches newest first until it has this many (and the count's), so
+    # a word in a few percent of a million tickets costs reading ~20x this many documents.
+    search_rank_window: int = Field(default=500, ge=1)
+    # Searches (and custom-field filters) count at most this many matches for X-Total-Count.
+    search_count_limit: int = Field(default=500, ge=1)
 
     @field_validator("search_language")
     @classmethod
