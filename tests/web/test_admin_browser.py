@@ -2,7 +2,6 @@
 server: the charts against their tables and the API, the SLA editor, the business-hours
 preview, deactivating a user, accessibility (axe-core) and JavaScript weight of every page."""
 
-import asyncio
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,17 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import _reset
 from tests.web.browser import (
     ADMIN,
     PASSWORD,
     SCREENSHOTS,
     Server,
     axe_violations,
-    launch,
-    require_chromium,
     sign_in,
-    start_server,
 )
 
 pytestmark = [pytest.mark.server, pytest.mark.shared_database]
@@ -38,23 +33,6 @@ ADMIN_PAGES = (
     "custom-fields",
     "assignment-rules",
 )
-
-
-@pytest.fixture(scope="module")
-def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    require_chromium()
-    asyncio.run(_reset(database_url))
-    yield from start_server(database_url, tmp_path_factory.mktemp("admin-browser-data"))
-
-
-@pytest.fixture(scope="module")
-def browser(server: Server) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,34 +1,14 @@
 """The API docs pages in a real browser: Swagger UI at /api/docs and Redoc at /api/redoc
 render every operation with no request leaving the server (they work offline)."""
 
-import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import _reset
-from tests.web.browser import Server, launch, require_chromium, start_server
+from tests.web.browser import Server
 
 pytestmark = [pytest.mark.server, pytest.mark.shared_database]
-
-
-@pytest.fixture(scope="module")
-def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    require_chromium()
-    asyncio.run(_reset(database_url))
-    yield from start_server(database_url, tmp_path_factory.mktemp("docs-data"))
-
-
-@pytest.fixture(scope="module")
-def browser(server: Server) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 the standard support flow with live updates, two agents on one ticket, keyboard shortcuts,
 accessibility (axe-core), JavaScript weight, and the README's screenshots."""
 
-import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -10,40 +9,19 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import _reset
 from tests.web.browser import (
     PASSWORD,
     ROOT,
     SCREENSHOTS,
     Server,
     axe_violations,
-    launch,
-    require_chromium,
     sign_in,
-    start_server,
 )
 
 pytestmark = [pytest.mark.server, pytest.mark.shared_database]
 LIVE_TIMEOUT = 5_000  # ms: a live change must show within this
 JS_BUDGET = 150 * 1024
 FIGURES = ROOT / "bench" / "results" / "web_figures.json"
-
-
-@pytest.fixture(scope="module")
-def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    require_chromium()
-    asyncio.run(_reset(database_url))
-    yield from start_server(database_url, tmp_path_factory.mktemp("browser-data"))
-
-
-@pytest.fixture(scope="module")
-def browser(server: Server) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ Debian's Chromium) against a real server, with axe-core on every page they chang
 
 import asyncio
 import re
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -12,37 +11,16 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import _reset
 from tests.web.browser import (
     ADMIN,
     Server,
     axe_violations,
-    launch,
-    require_chromium,
     sign_in,
-    start_server,
 )
 from tests.web.test_browser import LIVE_TIMEOUT, register, submit_ticket, wait_live
 from ticketdesk import db
 
 pytestmark = [pytest.mark.server, pytest.mark.shared_database]
-
-
-@pytest.fixture(scope="module")
-def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    require_chromium()
-    asyncio.run(_reset(database_url))
-    yield from start_server(database_url, tmp_path_factory.mktemp("browser-data"))
-
-
-@pytest.fixture(scope="module")
-def browser(server: Server) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 def api(server: Server, method: str, path: str, **kwargs: Any) -> Any:
