@@ -7,9 +7,13 @@ import socket
 import threading
 import time
 
+import asyncpg
+import pytest
 import uvicorn
 from fastapi import APIRouter
+from sqlalchemy import exc as sa_exc
 
+from ticketdesk.http import error_response
 from ticketdesk.main import create_app
 
 
@@ -54,3 +58,19 @@ def test_unhandled_error_is_json_and_the_connection_survives(settings, caplog):
         server.should_exit = True
         thread.join(timeout=10)
     assert any("unhandled error" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "orig, status",
+    [
+        (asyncpg.exceptions.DeadlockDetectedError("deadlock detected"), 503),
+        (asyncpg.exceptions.SerializationError("could not serialize access"), 503),
+        (asyncpg.exceptions.DivisionByZeroError("division by zero"), 500),
+    ],
+)
+def test_a_rolled_back_deadlock_is_a_503_to_retry(orig, status):
+    """What the asyncpg dialect raises for each: a plain DBAPIError around the driver's error."""
+    error = sa_exc.DBAPIError("UPDATE ...", {}, orig)
+    response = error_response(error, "req-1")
+    assert response.status_code == status
+    assert ("Retry-After" in response.headers) is (status == 503)

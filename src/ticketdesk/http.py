@@ -44,7 +44,8 @@ class BodyTooLarge(HTTPException):
 
 
 def database_unavailable(error: BaseException) -> bool:
-    """The database cannot be reached, timed out, or dropped the connection: worth a retry."""
+    """The database cannot be reached, timed out, dropped the connection, or rolled the
+    transaction back over a deadlock: worth a retry (503 with Retry-After)."""
     if isinstance(error, sa_exc.TimeoutError | TimeoutError | ConnectionError):
         return True
     if isinstance(error, OSError) and "connect" in str(error).lower():
@@ -55,7 +56,10 @@ def database_unavailable(error: BaseException) -> bool:
         if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError):
             return True
         name = type(error.orig).__name__ if error.orig is not None else ""
-        return "Cancel" in name or "Timeout" in name or "Connection" in name
+        # A deadlock or a serialization failure rolled the transaction back: nothing was
+        # written, and the same request may well succeed a moment later.
+        transient = ("Cancel", "Timeout", "Connection", "Deadlock", "Serialization")
+        return any(word in name for word in transient)
     return False
 
 
