@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 from starlette.responses import HTMLResponse, RedirectResponse
 
+from ticketdesk.openapi_fields import FIELDS, PARAMETERS
 from ticketdesk.validation import NoNulls
 
 API_PATH = "/api/v1/"
@@ -131,6 +132,27 @@ def _drop_null(schema: dict[str, Any]) -> dict[str, Any]:
     return {**rest, "anyOf": kept}
 
 
+def _describe(document: dict[str, Any]) -> None:
+    """Every field and parameter the models leave undescribed gets its meaning from
+    `openapi_fields` (by schema or operation first, then by name alone)."""
+    for name, schema in document.get("components", {}).get("schemas", {}).items():
+        model = name.split("-")[0]
+        for field, prop in schema.get("properties", {}).items():
+            if not prop.get("description"):
+                note = FIELDS.get(f"{model}.{field}") or FIELDS.get(field)
+                if note:
+                    prop["description"] = note
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                if not parameter.get("description"):
+                    name = parameter["name"]
+                    note = PARAMETERS.get(f"{operation['operationId']}.{name}")
+                    note = note or PARAMETERS.get(name)
+                    if note:
+                        parameter["description"] = note
+
+
 def documented(app: FastAPI) -> Callable[[], dict[str, Any]]:
     def build() -> dict[str, Any]:
         if app.openapi_schema:
@@ -146,6 +168,7 @@ def documented(app: FastAPI) -> Callable[[], dict[str, Any]]:
             if name.split("-")[0] in strict:
                 for field, prop in list(schema.get("properties", {}).items()):
                     schema["properties"][field] = _drop_null(prop)
+        _describe(document)
         _add_common_errors(app, document)
         app.openapi_schema = document
         return document

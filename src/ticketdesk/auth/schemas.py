@@ -107,6 +107,14 @@ ScopeName = Annotated[Scope, BeforeValidator(lower_enum)]
 
 
 class ApiTokenCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "Reporting script", "scopes": ["tickets:read"], "expires_in_days": 90}
+            ]
+        }
+    )
+
     name: Annotated[str, text(100), AfterValidator(no_nul)]
     scopes: Annotated[list[ScopeName], Field(min_length=1, max_length=20)]
     # Every token expires: 90 days unless asked otherwise, a year at most.

@@ -315,6 +315,10 @@ Note = Annotated[str, text(5_000), AfterValidator(no_nul)]
 
 
 class StatusChange(NoNulls):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "in_progress", "note": "Looking into it."}]}
+    )
+
     status: StatusIn
     note: Note | None = None
     is_resolution: bool = False
