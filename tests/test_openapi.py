@@ -181,3 +181,36 @@ def test_the_webhook_example_is_accepted_where_the_name_need_not_resolve(
         response = client.post("/api/v1/webhooks", json=body, headers=admin.headers)
         assert response.status_code == 201, response.text
         assert response.json()["event_types"] == ["ticket.created", "comment.created"]
+
+
+def _nullable(prop):
+    return any(option.get("type") == "null" for option in prop.get("anyOf", []))
+
+
+def test_fields_that_refuse_null_are_not_called_nullable(document):
+    from pydantic import ValidationError
+
+    from ticketdesk.assignment_rules.schemas import RuleUpdate
+    from ticketdesk.auth.schemas import UserUpdate
+    from ticketdesk.ticket_templates.schemas import TemplateUpdate
+    from ticketdesk.tickets.schemas import BulkIn
+
+    schemas = document["components"]["schemas"]
+    bulk_actions = {"status": "status"}
+    for model in (UserUpdate, RuleUpdate, TemplateUpdate, BulkIn):
+        properties = schemas[model.__name__]["properties"]
+        assert model.null_refused
+        for field in model.null_refused:
+            assert not _nullable(properties[field]), (model.__name__, field)
+            body = {field: None}
+            if model is BulkIn:
+                body |= {"ticket_ids": [1], "action": bulk_actions.get(field, "update")}
+            with pytest.raises(ValidationError, match="null"):
+                model.model_validate(body)
+        # What the server takes as null stays nullable.
+        for field in set(properties) - model.null_refused:
+            if field in {"ticket_ids", "action"}:
+                continue
+            assert _nullable(properties[field]), (model.__name__, field)
+    # A NoNulls model refuses null in every field.
+    assert not any(_nullable(p) for p in schemas["TicketUpdate"]["properties"].values())

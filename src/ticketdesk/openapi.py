@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import HTMLResponse, RedirectResponse
 
 from ticketdesk.openapi_fields import FIELDS, PARAMETERS
-from ticketdesk.validation import NoNulls
+from ticketdesk.validation import NoNulls, Strict
 
 API_PATH = "/api/v1/"
 
@@ -108,14 +108,18 @@ def operation_id(route: APIRoute) -> str:
     return first + "".join(word.capitalize() for word in rest)
 
 
-def _no_null_models() -> set[str]:
-    names: set[str] = set()
-    pending: list[type] = [NoNulls]
+def _null_refused() -> dict[str, frozenset[str] | None]:
+    """Model name → the fields that refuse null (None: all of them, a NoNulls model)."""
+    found: dict[str, frozenset[str] | None] = {}
+    pending: list[type[Strict]] = [Strict]
     while pending:
         model = pending.pop()
-        names.add(model.__name__)
+        if issubclass(model, NoNulls):
+            found[model.__name__] = None
+        elif model.null_refused:
+            found[model.__name__] = model.null_refused
         pending.extend(model.__subclasses__())
-    return names
+    return found
 
 
 def _drop_null(schema: dict[str, Any]) -> dict[str, Any]:
@@ -163,11 +167,14 @@ def documented(app: FastAPI) -> Callable[[], dict[str, Any]]:
             summary=app.summary,
             routes=app.routes,
         )
-        strict = _no_null_models()
+        refused = _null_refused()
         for name, schema in document.get("components", {}).get("schemas", {}).items():
-            if name.split("-")[0] in strict:
+            model = name.split("-")[0]
+            if model in refused:
+                fields = refused[model]
                 for field, prop in list(schema.get("properties", {}).items()):
-                    schema["properties"][field] = _drop_null(prop)
+                    if fields is None or field in fields:
+                        schema["properties"][field] = _drop_null(prop)
         _describe(document)
         _add_common_errors(app, document)
         app.openapi_schema = document

@@ -1,6 +1,6 @@
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -53,6 +53,8 @@ class UserCreate(Strict):
 
 
 class UserUpdate(Strict):
+    null_refused: ClassVar[frozenset[str]] = frozenset({"full_name", "role", "is_active"})
+
     full_name: FullName | None = None
     role: AnyRole | None = None
     is_active: bool | None = None

@@ -1,4 +1,4 @@
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -23,6 +23,8 @@ class TemplateIn(Strict):
 class TemplateUpdate(Strict):
     """Send a field to change it. `category`, `priority`, `subject` and `description` may be
     null: the template then leaves that field to the request."""
+
+    null_refused: ClassVar[frozenset[str]] = frozenset(NOT_NULL)
 
     name: Name | None = None
     category: CategoryIn | None = None

@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -375,6 +375,10 @@ REQUIRED_FIELDS: dict[str, frozenset[str]] = {
 
 
 class BulkIn(Strict):
+    null_refused: ClassVar[frozenset[str]] = frozenset(
+        {"status", "priority", "category", "add_tags", "remove_tags"}
+    )
+
     ticket_ids: Annotated[list[BodyId], Field(min_length=1, max_length=500)]
     action: Annotated[BulkAction, BeforeValidator(lower_enum)]
     assigned_to_id: BodyId | None = None
@@ -396,7 +400,7 @@ class BulkIn(Strict):
             raise ValueError(f"action {self.action!r} needs {', '.join(sorted(missing))}")
         if self.action == "update" and not given:
             raise ValueError("action 'update' needs at least one field to change")
-        nulls = sorted(f for f in given - {"assigned_to_id", "note"} if getattr(self, f) is None)
+        nulls = sorted(f for f in given & self.null_refused if getattr(self, f) is None)
         if nulls:
             raise ValueError(f"{', '.join(nulls)} may not be null")
         if len(set(self.ticket_ids)) != len(self.ticket_ids):
