@@ -158,7 +158,13 @@ def test_request_examples_work_when_sent_as_they_are(document, module_client, mo
     send("/api/v1/organizations", "OrganizationCreate", admin)
     token = send("/api/v1/auth/tokens", "ApiTokenCreate", customer)
     assert token["scopes"] == ["tickets:read"]
-    # Not sent: RatingIn needs a closed ticket (tests/satisfaction cover ratings), and
+    for status in ("resolved", "closed"):
+        response = module_client.post(
+            f"/api/v1/tickets/{ticket['id']}/status", json={"status": status}, headers=agent.headers
+        )
+        assert response.status_code == 200, response.text
+    rating = send(f"/api/v1/tickets/{ticket['id']}/satisfaction", "RatingIn", customer)
+    assert rating["rating"] == "good"
     # WebhookCreate's host must resolve to a public address, which needs DNS (next test).
 
 

@@ -72,7 +72,7 @@ FIELDS: dict[str, str] = {
     "changes are allowed (409 otherwise).",
     "StatusChange.is_resolution": "Staff only: the note is the resolution.",
     "MergeIn.into": "The ticket to merge into: its id (a number) or its ticket number.",
-    "AssignIn.assigned_to_id": "The staff member to assign (1 is an example id); null unassigns.",
+    "AssignIn.assigned_to_id": "The staff member to assign; null unassigns.",
     "BulkIn.ticket_ids": "1 to 500 distinct ticket ids.",
     "BulkIn.action": "assign, status or update; each takes only its own fields.",
     "BulkIn.assigned_to_id": "assign: the staff member, or null to unassign.",
@@ -132,8 +132,7 @@ FIELDS: dict[str, str] = {
     "UserUpdate.full_name": "1 to 200 characters, trimmed.",
     "UserUpdate.role": "The new role.",
     "UserUpdate.is_active": "false: the user can no longer sign in.",
-    "UserUpdate.organization_id": "The user's organization (1 is an example id); null "
-    "takes them out of it.",
+    "UserUpdate.organization_id": "The user's organization; null takes them out of it.",
     "UserRead.email": "Lower-case email address; unique.",
     "UserRead.full_name": "The user's name.",
     "UserRead.role": "individual, enterprise, sub_user (customers), agent or super_admin.",
@@ -329,7 +328,7 @@ FIELDS: dict[str, str] = {
     # Assignment rules.
     "conditions": "All given must hold; an empty list matches anything.",
     "strategy": "round_robin or least_loaded.",
-    "agent_ids": "1 to 200 distinct staff ids (1 is an example id).",
+    "agent_ids": "1 to 200 distinct staff ids.",
     "only_available": "Skip staff marked unavailable.",
     "max_open_per_agent": "Skip staff with this many open tickets; null: no limit.",
     "categories": "Categories that match; empty: any.",
