@@ -121,7 +121,7 @@ def test_every_field_and_parameter_is_described(document):
     ticket = document["components"]["schemas"]["TicketCreate"]["properties"]
     assert ticket["subject"]["description"] == "1 to 200 characters, trimmed."
     assert (
-        "TD-" in document["paths"]["/api/v1/tickets/{ref}"]["get"]["parameters"][0]["description"]
+        "TKT-" in document["paths"]["/api/v1/tickets/{ref}"]["get"]["parameters"][0]["description"]
     )
 
 

@@ -7,7 +7,7 @@ Times are ISO 8601 in UTC throughout.
 """
 
 TICKET = {
-    "ticket_number": "The ticket's public number, such as TD-2026-000001.",
+    "ticket_number": "The ticket's public number, such as TKT-20261129-0042.",
     "subject": "1 to 200 characters, trimmed.",
     "description": "1 to 20,000 characters, trimmed.",
     "status": "open, in_progress, waiting_on_customer, resolved, closed or reopened.",
@@ -188,7 +188,7 @@ FIELDS: dict[str, str] = {
     "BusinessHoursRead.weekly": "Opening hours by weekday, as [start, end] spans.",
     "BusinessHoursRead.holidays": "Closed dates, YYYY-MM-DD.",
     "AuditRead.changed_by_id": "Who changed it; null for the system.",
-    "AuditRead.entity": "What changed: a policy (by priority) or business_hours.",
+    "AuditRead.entity": "What changed: sla_policy:<priority> or business_hours.",
     "AuditRead.before": "The settings before; null when new.",
     "AuditRead.after": "The settings after.",
     "AuditRead.changed_at": "When it changed.",
@@ -215,12 +215,13 @@ FIELDS: dict[str, str] = {
     "AgentStatistics.agent_id": "The staff member's user id.",
     "AgentStatistics.name": "Their full name.",
     "AgentStatistics.assigned": "Tickets assigned to them, created in the period.",
-    "AgentStatistics.resolved": "Of those, how many are resolved or closed.",
+    "AgentStatistics.resolved": "Of those, how many were resolved (merged ones do not count).",
     "AgentStatistics.average_first_response_time": "Hours; null when none.",
     "AgentStatistics.average_resolution_time": "Hours; null when none.",
     "AgentStatistics.satisfaction_score": "Percent good ratings; null without ratings.",
-    "Dashboard.unassigned_tickets": "Open tickets nobody is assigned to.",
-    "Dashboard.sla_breached_tickets": "Open tickets past an SLA target.",
+    "Dashboard.unassigned_tickets": "Tickets not yet resolved or closed that nobody is "
+    "assigned to.",
+    "Dashboard.sla_breached_tickets": "Tickets not yet resolved or closed past an SLA target.",
     "Dashboard.created_today": "Tickets created today (UTC).",
     "Dashboard.resolved_today": "Tickets resolved today (UTC).",
     # Events, jobs, mail.
@@ -252,7 +253,7 @@ FIELDS: dict[str, str] = {
     "InboundAccepted.status": "Where the message stands now.",
     "InboundAccepted.duplicate": "The Message-ID was already received; nothing new stored.",
     "SuppressionRead.email": "The address no mail goes to.",
-    "SuppressionRead.reason": "Why: a bounce or complaint.",
+    "SuppressionRead.reason": "Why: the bounce or the refusal that stopped mail to it.",
     "SuppressionRead.outbox_id": "The outgoing email that bounced; null when unknown.",
     "SuppressionRead.created_at": "When it was suppressed.",
     # Webhooks.
@@ -387,7 +388,8 @@ TICKET_FILTERS = {
     "organization_id": "Staff only: an organization's tickets.",
     "scope": "organization: the tickets of the caller's organization (customers).",
     "tag": "Tickets with this tag.",
-    "q": "Words to find in the subject, description and comments; at most 200 characters.",
+    "q": "Words to find in the ticket's text (customers: public text only): words, "
+    '"a phrase", repo*, -word, or a ticket number; at most 200 characters.',
     "created_from": "Created on or after this date, YYYY-MM-DD.",
     "created_to": "Created on or before this date, YYYY-MM-DD.",
     "sla": "breached: an SLA target is missed; breaching: missed or due soon.",
@@ -403,7 +405,7 @@ PARAMETERS: dict[str, str] = {
     **{f"listMyTickets.{k}": v for k, v in TICKET_FILTERS.items()},
     **{f"searchTickets.{k}": v for k, v in TICKET_FILTERS.items()},
     "searchTickets.q": "Words to find; required, 1 to 200 characters.",
-    "ref": "The ticket's id or its ticket number (TD-…).",
+    "ref": "The ticket's id or its ticket number (TKT-20261129-0042).",
     "user_id": "The user's id.",
     "token_id": "The API token's id.",
     "comment_id": "The comment's id.",
