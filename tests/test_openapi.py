@@ -165,6 +165,34 @@ def test_request_examples_work_when_sent_as_they_are(document, module_client, mo
         assert response.status_code == 200, response.text
     rating = send(f"/api/v1/tickets/{ticket['id']}/satisfaction", "RatingIn", customer)
     assert rating["rating"] == "good"
+    updated = module_client.patch(
+        f"/api/v1/tickets/{ticket['id']}",
+        json=_example(document, "TicketUpdate"),
+        headers=agent.headers,
+    )
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["tags"] == ["report", "outage"]
+    send("/api/v1/tickets/sla/config", "PolicyIn", admin)
+    hours = module_client.put(
+        "/api/v1/tickets/sla/business-hours",
+        json=_example(document, "BusinessHoursIn"),
+        headers=admin.headers,
+    )
+    assert hours.status_code == 200, hours.text
+    send("/api/v1/ticket-templates", "TemplateIn", admin)
+    user = send("/api/v1/users", "UserCreate", admin)
+    assert user["role"] == "agent"
+    # The rule's example names agent 1; its description says to put a real agent's id there.
+    rule = _example(document, "RuleIn")
+    assert rule["agent_ids"] == [1]
+    assert (
+        "1 stands for"
+        in document["components"]["schemas"]["RuleIn"]["properties"]["agent_ids"]["description"]
+    )
+    response = module_client.post(
+        "/api/v1/assignment-rules", json=rule | {"agent_ids": [agent.id]}, headers=admin.headers
+    )
+    assert response.status_code == 201, response.text
     # WebhookCreate's host must resolve to a public address, which needs DNS (next test).
 
 

@@ -181,8 +181,8 @@ FIELDS: dict[str, str] = {
     "PolicyRead.resolution_time": "Minutes to resolution.",
     "PolicyRead.applies_business_hours_only": "Only business hours count.",
     "BusinessHoursIn.timezone": "An IANA time zone, such as Europe/Berlin.",
-    "BusinessHoursIn.weekly": 'Opening hours by weekday ("monday" …): a list of '
-    '["HH:MM", "HH:MM"] spans; a day left out is closed.',
+    "BusinessHoursIn.weekly": "Opening hours by weekday (mon … sun): a list of "
+    '["HH:MM", "HH:MM"] local-time spans ("24:00" ends a day); a day left out is closed.',
     "BusinessHoursIn.holidays": "Closed dates, YYYY-MM-DD; at most 1,000.",
     "BusinessHoursRead.timezone": "The IANA time zone.",
     "BusinessHoursRead.weekly": "Opening hours by weekday, as [start, end] spans.",
@@ -330,6 +330,8 @@ FIELDS: dict[str, str] = {
     "conditions": "All given must hold; an empty list matches anything.",
     "strategy": "round_robin or least_loaded.",
     "agent_ids": "1 to 200 distinct staff ids.",
+    "RuleIn.agent_ids": "1 to 200 distinct staff ids (the example's 1 stands for a real "
+    "agent's id).",
     "only_available": "Skip staff marked unavailable.",
     "max_open_per_agent": "Skip staff with this many open tickets; null: no limit.",
     "categories": "Categories that match; empty: any.",

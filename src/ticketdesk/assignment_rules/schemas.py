@@ -31,6 +31,20 @@ class Conditions(Strict):
 
 
 class RuleIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Billing to the billing team",
+                    "conditions": {"categories": ["billing"]},
+                    "strategy": "least_loaded",
+                    "agent_ids": [1],
+                    "only_available": True,
+                }
+            ]
+        }
+    )
+
     name: Name
     position: Position = 0
     is_active: bool = True

@@ -46,6 +46,19 @@ class RegisterIn(Strict):
 
 
 class UserCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "jane@example.com",
+                    "password": "correct-horse-battery-staple",
+                    "full_name": "Jane Roe",
+                    "role": "agent",
+                }
+            ]
+        }
+    )
+
     email: Email
     password: Password
     full_name: FullName

@@ -11,6 +11,20 @@ NOT_NULL = ("name", "tags", "custom_fields")
 
 
 class TemplateIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Password reset",
+                    "category": "account",
+                    "priority": "medium",
+                    "subject": "Password reset",
+                    "tags": ["password"],
+                }
+            ]
+        }
+    )
+
     name: Name
     category: CategoryIn | None = None
     priority: PriorityIn | None = None

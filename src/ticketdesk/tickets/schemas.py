@@ -118,6 +118,10 @@ ELSEWHERE = {
 
 
 class TicketUpdate(NoNulls):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"priority": "urgent", "tags": ["report", "outage"]}]}
+    )
+
     subject: Subject | None = None
     description: Description | None = None
     tags: Tags | None = None
