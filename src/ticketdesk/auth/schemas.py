@@ -65,8 +65,11 @@ class UserCreate(Strict):
     role: AnyRole
 
 
+USER_NOT_NULL = ("full_name", "role", "is_active")
+
+
 class UserUpdate(Strict):
-    null_refused: ClassVar[frozenset[str]] = frozenset({"full_name", "role", "is_active"})
+    null_refused: ClassVar[frozenset[str]] = frozenset(USER_NOT_NULL)
 
     full_name: FullName | None = None
     role: AnyRole | None = None
@@ -74,7 +77,7 @@ class UserUpdate(Strict):
     # null takes the user out of their organization.
     organization_id: BodyId | None = None
 
-    @field_validator("full_name", "role", "is_active", mode="before")
+    @field_validator(*USER_NOT_NULL, mode="before")
     @classmethod
     def _not_null(cls, value: object) -> object:
         if value is None:
