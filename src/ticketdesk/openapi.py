@@ -16,7 +16,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 from starlette.responses import HTMLResponse, RedirectResponse
 
-from ticketdesk.validation import NoNulls
+from ticketdesk.openapi_fields import FIELDS, PARAMETERS
+from ticketdesk.validation import NoNulls, Strict
 
 API_PATH = "/api/v1/"
 
@@ -107,14 +108,18 @@ def operation_id(route: APIRoute) -> str:
     return first + "".join(word.capitalize() for word in rest)
 
 
-def _no_null_models() -> set[str]:
-    names: set[str] = set()
-    pending: list[type] = [NoNulls]
+def _null_refused() -> dict[str, frozenset[str] | None]:
+    """Model name → the fields that refuse null (None: all of them, a NoNulls model)."""
+    found: dict[str, frozenset[str] | None] = {}
+    pending: list[type[Strict]] = [Strict]
     while pending:
         model = pending.pop()
-        names.add(model.__name__)
+        if issubclass(model, NoNulls):
+            found[model.__name__] = None
+        elif model.null_refused:
+            found[model.__name__] = model.null_refused
         pending.extend(model.__subclasses__())
-    return names
+    return found
 
 
 def _drop_null(schema: dict[str, Any]) -> dict[str, Any]:
@@ -131,6 +136,27 @@ def _drop_null(schema: dict[str, Any]) -> dict[str, Any]:
     return {**rest, "anyOf": kept}
 
 
+def _describe(document: dict[str, Any]) -> None:
+    """Every field and parameter the models leave undescribed gets its meaning from
+    `openapi_fields` (by schema or operation first, then by name alone)."""
+    for name, schema in document.get("components", {}).get("schemas", {}).items():
+        model = name.split("-")[0]
+        for field, prop in schema.get("properties", {}).items():
+            if not prop.get("description"):
+                note = FIELDS.get(f"{model}.{field}") or FIELDS.get(field)
+                if note:
+                    prop["description"] = note
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                if not parameter.get("description"):
+                    name = parameter["name"]
+                    note = PARAMETERS.get(f"{operation['operationId']}.{name}")
+                    note = note or PARAMETERS.get(name)
+                    if note:
+                        parameter["description"] = note
+
+
 def documented(app: FastAPI) -> Callable[[], dict[str, Any]]:
     def build() -> dict[str, Any]:
         if app.openapi_schema:
@@ -141,11 +167,15 @@ def documented(app: FastAPI) -> Callable[[], dict[str, Any]]:
             summary=app.summary,
             routes=app.routes,
         )
-        strict = _no_null_models()
+        refused = _null_refused()
         for name, schema in document.get("components", {}).get("schemas", {}).items():
-            if name.split("-")[0] in strict:
+            model = name.split("-")[0]
+            if model in refused:
+                fields = refused[model]
                 for field, prop in list(schema.get("properties", {}).items()):
-                    schema["properties"][field] = _drop_null(prop)
+                    if fields is None or field in fields:
+                        schema["properties"][field] = _drop_null(prop)
+        _describe(document)
         _add_common_errors(app, document)
         app.openapi_schema = document
         return document

@@ -2,7 +2,7 @@
 
 import re
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     BaseModel,
@@ -61,6 +61,10 @@ class Strict(BaseModel):
     """Request bodies reject unknown fields."""
 
     model_config = ConfigDict(extra="forbid")
+
+    # Optional fields that may be left out but not sent as null: the OpenAPI document does
+    # not call them nullable (a NoNulls model refuses null in every field).
+    null_refused: ClassVar[frozenset[str]] = frozenset()
 
 
 class NoNulls(Strict):

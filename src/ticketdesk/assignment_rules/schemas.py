@@ -1,4 +1,4 @@
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -31,6 +31,20 @@ class Conditions(Strict):
 
 
 class RuleIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Billing to the billing team",
+                    "conditions": {"categories": ["billing"]},
+                    "strategy": "least_loaded",
+                    "agent_ids": [1],
+                    "only_available": True,
+                }
+            ]
+        }
+    )
+
     name: Name
     position: Position = 0
     is_active: bool = True
@@ -44,6 +58,10 @@ class RuleIn(Strict):
 class RuleUpdate(Strict):
     """Send a field to change it; `max_open_per_agent` may be null (no limit)."""
 
+    null_refused: ClassVar[frozenset[str]] = frozenset(
+        {"name", "position", "is_active", "conditions", "strategy", "agent_ids", "only_available"}
+    )
+
     name: Name | None = None
     position: Position | None = None
     is_active: bool | None = None
@@ -56,7 +74,7 @@ class RuleUpdate(Strict):
     @model_validator(mode="after")
     def _not_null(self) -> "RuleUpdate":
         nulls = sorted(
-            f for f in self.model_fields_set - {"max_open_per_agent"} if getattr(self, f) is None
+            f for f in self.model_fields_set & self.null_refused if getattr(self, f) is None
         )
         if nulls:
             raise ValueError(f"{', '.join(nulls)} may not be null")

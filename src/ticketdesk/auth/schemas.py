@@ -1,6 +1,6 @@
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -46,20 +46,38 @@ class RegisterIn(Strict):
 
 
 class UserCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "jane@example.com",
+                    "password": "correct-horse-battery-staple",
+                    "full_name": "Jane Roe",
+                    "role": "agent",
+                }
+            ]
+        }
+    )
+
     email: Email
     password: Password
     full_name: FullName
     role: AnyRole
 
 
+USER_NOT_NULL = ("full_name", "role", "is_active")
+
+
 class UserUpdate(Strict):
+    null_refused: ClassVar[frozenset[str]] = frozenset(USER_NOT_NULL)
+
     full_name: FullName | None = None
     role: AnyRole | None = None
     is_active: bool | None = None
     # null takes the user out of their organization.
     organization_id: BodyId | None = None
 
-    @field_validator("full_name", "role", "is_active", mode="before")
+    @field_validator(*USER_NOT_NULL, mode="before")
     @classmethod
     def _not_null(cls, value: object) -> object:
         if value is None:
@@ -107,6 +125,14 @@ ScopeName = Annotated[Scope, BeforeValidator(lower_enum)]
 
 
 class ApiTokenCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "Reporting script", "scopes": ["tickets:read"], "expires_in_days": 90}
+            ]
+        }
+    )
+
     name: Annotated[str, text(100), AfterValidator(no_nul)]
     scopes: Annotated[list[ScopeName], Field(min_length=1, max_length=20)]
     # Every token expires: 90 days unless asked otherwise, a year at most.

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ticketdesk.attachments.schemas import AttachmentRead
 from ticketdesk.validation import MAX_ID, NoNulls, no_nul, text
@@ -10,6 +10,10 @@ CommentText = Annotated[str, text(20_000), AfterValidator(no_nul)]
 
 
 class CommentCreate(NoNulls):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"comment": "Thanks, that fixed it."}]}
+    )
+
     comment: CommentText = Field(
         description="The comment's text.", examples=["Thanks, that fixed it."]
     )

@@ -26,6 +26,20 @@ Options = Annotated[
 
 
 class CustomFieldIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "order_number",
+                    "label": "Order number",
+                    "type": "text",
+                    "visible_to_customer": True,
+                    "editable_by_customer": True,
+                }
+            ]
+        }
+    )
+
     key: Key
     label: Label
     type: TypeIn

@@ -28,6 +28,19 @@ class MacroActions(Strict):
 
 
 class MacroIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Ask for logs",
+                    "body": "Hello {{ customer.name }}, could you send us the log file?",
+                    "actions": {"status": "waiting_on_customer", "add_tags": ["logs"]},
+                    "is_shared": False,
+                }
+            ]
+        }
+    )
+
     name: Name
     body: Body = ""
     actions: MacroActions = Field(default_factory=MacroActions)

@@ -2,7 +2,14 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from ticketdesk.validation import NoNulls, Strict, no_nul, text
 
@@ -29,6 +36,14 @@ Name = Annotated[str, text(200), AfterValidator(no_nul)]
 
 
 class OrganizationCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "Example Ltd", "domains": ["example.com"], "shared_tickets": True}
+            ]
+        }
+    )
+
     name: Name
     domains: Domains = Field(default_factory=list)
     shared_tickets: bool = False

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 from ticketdesk.satisfaction.models import Rating
 from ticketdesk.validation import Strict, lower_enum, no_nul, text
@@ -11,6 +11,10 @@ RatingComment = Annotated[str, text(2_000), AfterValidator(no_nul)]
 
 
 class RatingIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"rating": "good", "comment": "Quick and friendly."}]}
+    )
+
     rating: RatingValue
     comment: RatingComment | None = None
 

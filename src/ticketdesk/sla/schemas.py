@@ -11,6 +11,19 @@ Minutes = Annotated[int, Field(gt=0, le=525_600, strict=True)]
 
 
 class PolicyIn(NoNulls):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "priority": "high",
+                    "first_response_time": 60,
+                    "resolution_time": 480,
+                    "applies_business_hours_only": True,
+                }
+            ]
+        }
+    )
+
     priority: Annotated[Priority, BeforeValidator(lower_enum)]
     first_response_time: Minutes
     resolution_time: Minutes
@@ -28,6 +41,24 @@ class PolicyRead(BaseModel):
 
 class BusinessHoursIn(Strict):
     """Checked by the calendar itself (sla/calendar.py), which names the day at fault."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "timezone": "Europe/Berlin",
+                    "weekly": {
+                        "mon": [["09:00", "17:00"]],
+                        "tue": [["09:00", "17:00"]],
+                        "wed": [["09:00", "17:00"]],
+                        "thu": [["09:00", "17:00"]],
+                        "fri": [["09:00", "13:00"]],
+                    },
+                    "holidays": ["2026-12-25"],
+                }
+            ]
+        }
+    )
 
     timezone: Annotated[str, Field(min_length=1, max_length=64)]
     weekly: dict[str, list[Annotated[list[str], Field(min_length=2, max_length=2)]]]

@@ -1,4 +1,4 @@
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -11,6 +11,20 @@ NOT_NULL = ("name", "tags", "custom_fields")
 
 
 class TemplateIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Password reset",
+                    "category": "account",
+                    "priority": "medium",
+                    "subject": "Password reset",
+                    "tags": ["password"],
+                }
+            ]
+        }
+    )
+
     name: Name
     category: CategoryIn | None = None
     priority: PriorityIn | None = None
@@ -23,6 +37,8 @@ class TemplateIn(Strict):
 class TemplateUpdate(Strict):
     """Send a field to change it. `category`, `priority`, `subject` and `description` may be
     null: the template then leaves that field to the request."""
+
+    null_refused: ClassVar[frozenset[str]] = frozenset(NOT_NULL)
 
     name: Name | None = None
     category: CategoryIn | None = None

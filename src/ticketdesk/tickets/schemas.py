@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -118,6 +118,10 @@ ELSEWHERE = {
 
 
 class TicketUpdate(NoNulls):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"priority": "urgent", "tags": ["report", "outage"]}]}
+    )
+
     subject: Subject | None = None
     description: Description | None = None
     tags: Tags | None = None
@@ -315,6 +319,10 @@ Note = Annotated[str, text(5_000), AfterValidator(no_nul)]
 
 
 class StatusChange(NoNulls):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "in_progress", "note": "Looking into it."}]}
+    )
+
     status: StatusIn
     note: Note | None = None
     is_resolution: bool = False
@@ -371,6 +379,10 @@ REQUIRED_FIELDS: dict[str, frozenset[str]] = {
 
 
 class BulkIn(Strict):
+    null_refused: ClassVar[frozenset[str]] = frozenset(
+        {"status", "priority", "category", "add_tags", "remove_tags"}
+    )
+
     ticket_ids: Annotated[list[BodyId], Field(min_length=1, max_length=500)]
     action: Annotated[BulkAction, BeforeValidator(lower_enum)]
     assigned_to_id: BodyId | None = None
@@ -392,7 +404,7 @@ class BulkIn(Strict):
             raise ValueError(f"action {self.action!r} needs {', '.join(sorted(missing))}")
         if self.action == "update" and not given:
             raise ValueError("action 'update' needs at least one field to change")
-        nulls = sorted(f for f in given - {"assigned_to_id", "note"} if getattr(self, f) is None)
+        nulls = sorted(f for f in given & self.null_refused if getattr(self, f) is None)
         if nulls:
             raise ValueError(f"{', '.join(nulls)} may not be null")
         if len(set(self.ticket_ids)) != len(self.ticket_ids):

@@ -48,6 +48,18 @@ Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length
 
 
 class WebhookCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://hooks.example.com/ticketdesk",
+                    "event_types": ["ticket.created", "comment.created"],
+                    "description": "Copy new tickets to the CRM",
+                }
+            ]
+        }
+    )
+
     url: Annotated[Url, AfterValidator(no_nul)]
     event_types: EventTypes
     description: Annotated[Description, AfterValidator(no_nul)] = ""
