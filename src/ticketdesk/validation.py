@@ -57,10 +57,29 @@ def text(max_length: int) -> StringConstraints:
     return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
 
 
+def _no_nul_within(value: Any) -> Any:
+    if isinstance(value, str):
+        no_nul(value)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _no_nul_within(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul_within(key)
+            _no_nul_within(item)
+    return value
+
+
 class Strict(BaseModel):
-    """Request bodies reject unknown fields."""
+    """Request bodies reject unknown fields, and text that no database can store (NUL,
+    unpaired surrogates) in any field, nested values included."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        return _no_nul_within(value)
 
     # Optional fields that may be left out but not sent as null: the OpenAPI document does
     # not call them nullable (a NoNulls model refuses null in every field).

@@ -51,3 +51,31 @@ def test_an_invalid_bootstrap_admin_stops_the_start(settings, update, message):
         TestClient(create_app(settings.model_copy(update=update))),
     ):
         pass
+
+
+@pytest.mark.parametrize(
+    ("path", "raw", "loc"),
+    [
+        ("/auth/password-reset", '{"email": "a\\u0000b@x.y"}', ["body", "email"]),
+        (
+            "/auth/register",
+            '{"email": "a@x.y", "password": "pw\\ud800-long-enough", "full_name": "A"}',
+            ["body", "password"],
+        ),
+    ],
+)
+def test_text_no_database_can_store_is_refused_in_any_body(client, path, raw, loc):
+    """NUL (PostgreSQL cannot store it) and unpaired surrogates (not UTF-8): a 422 from the
+    one rule every request body applies, never a 500 from the database."""
+    headers = {"Content-Type": "application/json"}
+    response = client.post(f"{API}{path}", content=raw, headers=headers)
+    assert response.status_code == 422, response.text
+    assert [p["loc"] for p in response.json()["detail"]] == [loc]
+
+
+def test_nested_text_is_checked_too(client):
+    customer = make_user(client, "individual")
+    body = {"subject": "Tags", "description": "Nested values.", "tags": ["ok", "bad\x00tag"]}
+    response = client.post(f"{API}/tickets/", json=body, headers=customer.headers)
+    assert response.status_code == 422, response.text
+    assert "NUL" in response.text
