@@ -27,6 +27,31 @@ def _insert(session: AsyncSession) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
+def _row(
+    kind: str,
+    payload: dict[str, Any] | None,
+    *,
+    key: str | None,
+    run_at: datetime | None,
+    max_attempts: int | None,
+) -> dict[str, Any]:
+    """A queued job's row, attempts from its handler unless given."""
+    from ticketdesk.jobs.registry import HANDLERS
+
+    registered = HANDLERS.get(kind)
+    now = clock.now()
+    return {
+        "kind": kind,
+        "key": key,
+        "payload": plain(payload or {}),
+        "status": JobStatus.QUEUED,
+        "attempts": 0,
+        "max_attempts": max_attempts or (registered.max_attempts if registered else 5),
+        "run_at": run_at or now,
+        "created_at": now,
+    }
+
+
 async def enqueue(
     session: AsyncSession,
     kind: str,
@@ -40,21 +65,7 @@ async def enqueue(
 
     With a `key`, a job with the same key that is still pending makes this a no-op.
     """
-    from ticketdesk.jobs.registry import HANDLERS
-
-    registered = HANDLERS.get(kind)
-    attempts = max_attempts or (registered.max_attempts if registered else 5)
-    now = clock.now()
-    values = {
-        "kind": kind,
-        "key": key,
-        "payload": plain(payload or {}),
-        "status": JobStatus.QUEUED,
-        "attempts": 0,
-        "max_attempts": attempts,
-        "run_at": run_at or now,
-        "created_at": now,
-    }
+    values = _row(kind, payload, key=key, run_at=run_at, max_attempts=max_attempts)
     statement = _insert(session)(Job).values(**values)
     if key is not None:
         statement = statement.on_conflict_do_nothing(index_elements=["key"])
@@ -81,21 +92,8 @@ def _insert_at_commit(session: Session) -> None:
         return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    now = clock.now()
-    from ticketdesk.jobs.registry import HANDLERS
-
     for key, kind in sorted(wanted.items()):
-        registered = HANDLERS.get(kind)
-        values = {
-            "kind": kind,
-            "key": key,
-            "payload": {},
-            "status": JobStatus.QUEUED,
-            "attempts": 0,
-            "max_attempts": registered.max_attempts if registered else 5,
-            "run_at": now,
-            "created_at": now,
-        }
+        values = _row(kind, None, key=key, run_at=None, max_attempts=None)
         session.execute(insert(Job).values(**values).on_conflict_do_nothing(index_elements=["key"]))
     session.info[ENQUEUED] = True
 
