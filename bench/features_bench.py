@@ -143,7 +143,10 @@ async def main_async(args: argparse.Namespace) -> None:
                     print(
                         f"round {round_ + 1} rules {'on ' if active else 'off'}: "
                         f"{result.requests_per_second:.0f} req/s, p50 {result.p50_ms:.1f} ms, "
-                        f"p95 {result.p95_ms:.1f} ms, errors {result.errors}",
+                        f"p95 {result.p95_ms:.1f} ms, errors {result.errors}, "
+                        f"server CPU {result.server_cpu_ms_per_request:.2f} ms/req, "
+                        f"database CPU {result.database_cpu_ms_per_request:.2f} ms/req, "
+                        f"host {result.host_busy_percent:.0f} % busy",
                         flush=True,
                     )
             await set_rules(conn, False)

@@ -1,6 +1,7 @@
 """Engine, declarative base and the per-request session (one transaction per request)."""
 
 import time
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -115,7 +116,49 @@ def create_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> A
         }
     engine = create_async_engine(parsed, **kwargs)
     _ping_idle_connections(engine)
+    _settings_of[engine.sync_engine] = (parsed, kwargs)
     return engine
+
+
+# How each PostgreSQL engine was made, for the pool beside it.
+_settings_of: "weakref.WeakKeyDictionary[Engine, tuple[URL, dict[str, Any]]]" = (
+    weakref.WeakKeyDictionary()
+)
+_beside: "weakref.WeakKeyDictionary[Engine, AsyncEngine]" = weakref.WeakKeyDictionary()
+
+
+def beside(engine: AsyncEngine) -> AsyncEngine:
+    """A small pool of its own next to `engine`'s, for short transactions a request runs
+    beside its own and waits for (auto-assignment's pick). Taken from the request's pool, they
+    could wait for connections held by requests that wait for them. Disposed with `engine`.
+
+    Its commits do not wait for the disk: what is written there matters only together with
+    the request's own commit, which comes later in the same log and does wait for it."""
+    found = _beside.get(engine.sync_engine)
+    if found is not None:
+        return found
+    url, kwargs = _settings_of.get(engine.sync_engine, (engine.url, {}))
+    connect_args = kwargs.get("connect_args", {})
+    server_settings = {**connect_args.get("server_settings", {}), "synchronous_commit": "off"}
+    side = create_async_engine(
+        url,
+        **{
+            **kwargs,
+            "pool_size": 4,
+            "max_overflow": 16,
+            "connect_args": {**connect_args, "server_settings": server_settings},
+        },
+    )
+    _ping_idle_connections(side)
+    _beside[engine.sync_engine] = side
+
+    @event.listens_for(engine.sync_engine, "engine_disposed")
+    def _disposed(_engine: Engine) -> None:
+        # Runs inside AsyncEngine.dispose's greenlet, where the driver can be awaited.
+        side.sync_engine.dispose()
+        _beside.pop(engine.sync_engine, None)
+
+    return side
 
 
 # A pooled connection idle longer than this is checked before use. Busy connections are not:

@@ -1,7 +1,7 @@
 """Auto-assignment rules: conditions, round robin, least loaded, capacity, availability,
 business hours, reopening; and the rules' own endpoints."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -9,6 +9,7 @@ from sqlalchemy import select
 from tests.factories import (
     API,
     PATH_FROM_OPEN,
+    count_rows,
     in_db,
     make_ticket,
     make_user,
@@ -16,6 +17,8 @@ from tests.factories import (
     set_sla_policy,
     set_status,
 )
+from ticketdesk.assignment_rules import autoassign
+from ticketdesk.assignment_rules.models import AssignmentHold
 from ticketdesk.events.models import Event
 
 RULES = f"{API}/assignment-rules"
@@ -257,3 +260,33 @@ def test_customers_have_no_away_switch(client, people):
     assert (
         client.patch(f"{API}/users/me", json={}, headers=people["agent"].headers).status_code == 422
     )
+
+
+def test_a_hold_counts_until_its_ticket_commits_or_it_expires(client, people, team, fake_clock):
+    """A pick whose ticket never committed (its transaction rolled back) leaves a hold: it
+    counts against the agent's capacity until it expires, and the upkeep then deletes it. A
+    ticket that commits deletes its own hold in the same commit."""
+    ana, ben = team["Ana"], team["Ben"]
+    rule = make_rule(client, people["super_admin"], [ana, ben], max_open_per_agent=1)
+    now = fake_clock()
+
+    async def _leave_hold(session):
+        expires = now + timedelta(seconds=autoassign.HOLD_SECONDS)
+        session.add(
+            AssignmentHold(rule_id=rule["id"], agent_id=ana.id, created_at=now, expires_at=expires)
+        )
+
+    in_db(client, _leave_hold)
+    customer = people["individual"]
+    # Ana's one place is held: Ben gets the first ticket, and then nobody has room.
+    assert assignees(client, customer, 2) == [ben.id, None]
+    assert count_rows(client, AssignmentHold) == 1  # the created tickets left none behind
+
+    async def _prune(session):
+        return await autoassign.prune_holds(session, now=fake_clock())
+
+    assert in_db(client, _prune) == 0  # not yet expired
+    fake_clock.advance(seconds=autoassign.HOLD_SECONDS)
+    assert assignees(client, customer, 1) == [ana.id]  # an expired hold no longer counts
+    assert in_db(client, _prune) == 1
+    assert count_rows(client, AssignmentHold) == 0

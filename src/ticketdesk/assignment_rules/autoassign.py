@@ -1,13 +1,24 @@
 """Auto-assignment: the first active rule that matches a new (or reopened) unassigned ticket
-picks an agent, in the transaction that creates (or reopens) it."""
+picks an agent, and the ticket is assigned in the transaction that creates (or reopens) it.
+
+Picks of one rule happen one at a time, under the rule's row lock, so capacity counts see every
+earlier pick and turns never repeat. On SQLite the single writer already serializes them: the
+pick runs in the ticket's own transaction. On PostgreSQL a row lock lasts until its
+transaction commits, and a create's transaction goes on to queue for the day's ticket number:
+picking there would make every create of a rule wait for the whole of the one before it. So the
+pick runs in a short transaction of its own that commits at once and leaves a hold (see
+AssignmentHold), which counts as an open ticket of the agent until the ticket's transaction
+commits and deletes it in the same commit.
+"""
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, literal, select, text, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, func, literal, select, text, union_all
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from ticketdesk import db
 from ticketdesk.assignment_rules import choosing
-from ticketdesk.assignment_rules.models import AssignmentRule, Strategy
+from ticketdesk.assignment_rules.models import AssignmentHold, AssignmentRule, Strategy
 from ticketdesk.auth.models import STAFF_ROLES, User
 from ticketdesk.sla import service as sla
 
@@ -21,34 +32,37 @@ ACTIVE_RULES = (
     .where(AssignmentRule.is_active.is_(True))
     .order_by(AssignmentRule.position, AssignmentRule.id)
 )
+# Longer than any ticket transaction lasts: a hold left by one that rolled back keeps counting
+# against its agent's capacity until then (the periodic upkeep deletes it afterwards).
+HOLD_SECONDS = 600
 
 
 async def assign_by_rules(session: AsyncSession, ticket: Ticket, *, now: datetime) -> bool:
     """Assigns an unassigned ticket by the first active rule whose conditions it matches;
     no qualifying agent leaves it unassigned. The history row has no actor and names the rule.
-
-    The rule's row is locked (PostgreSQL) while it picks, so the picks of one rule happen one
-    at a time: capacity counts see every earlier pick, and turns never repeat.
     """
     if ticket.assigned_to_id is not None:
         return False
     rule = await _first_match(session, ticket)
     if rule is None:
         return False
-    locked = await session.scalar(
-        select(AssignmentRule)
-        .where(AssignmentRule.id == rule.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if locked is None or not locked.is_active:
+    if rule.only_available and not await _within_hours(session, ticket, now):
         return False
-    agent = await _pick(session, locked, ticket, now=now)
-    if agent is None:
+    if session.get_bind().dialect.name == "postgresql":
+        assert isinstance(session.bind, AsyncEngine)
+        picked = await _pick_apart(db.beside(session.bind), rule.id, now=now)
+    else:
+        picked = await _pick(session, rule.id, now=now)
+    if picked is None:
         return False
-    locked.last_agent_id = agent.id
+    agent_id, rule_name, hold_id = picked
+    agent = await session.get(User, agent_id)
+    assert agent is not None
+    if hold_id is not None:
+        # Gone in the same commit as the assignment that replaces it.
+        await session.execute(delete(AssignmentHold).where(AssignmentHold.id == hold_id))
     await assignment.assign(
-        session, None, ticket, agent, now=now, note=f'auto-assigned by rule "{locked.name}"'
+        session, None, ticket, agent, now=now, note=f'auto-assigned by rule "{rule_name}"'
     )
     return True
 
@@ -65,25 +79,57 @@ async def _first_match(session: AsyncSession, ticket: Ticket) -> AssignmentRule 
     return None
 
 
+async def _pick_apart(
+    engine: AsyncEngine, rule_id: int, *, now: datetime
+) -> tuple[int, str, int | None] | None:
+    """The pick in a transaction of its own, committed before the ticket's: (agent, rule name,
+    hold). A hold lost in a crash belonged to a ticket that was lost with it."""
+    async with AsyncSession(engine, expire_on_commit=False) as side, side.begin():
+        picked = await _pick(side, rule_id, now=now)
+        if picked is None:
+            return None
+        agent_id, name, _ = picked
+        hold = AssignmentHold(
+            rule_id=rule_id,
+            agent_id=agent_id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=HOLD_SECONDS),
+        )
+        side.add(hold)
+        await side.flush()
+        return agent_id, name, hold.id
+
+
 async def _pick(
-    session: AsyncSession, rule: AssignmentRule, ticket: Ticket, *, now: datetime
-) -> User | None:
-    query = select(User).where(
+    session: AsyncSession, rule_id: int, *, now: datetime
+) -> tuple[int, str, None] | None:
+    """Under the rule's row lock: the agent whose turn it is among those who qualify, recorded
+    as the rule's last turn."""
+    rule = await session.scalar(
+        select(AssignmentRule)
+        .where(AssignmentRule.id == rule_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if rule is None or not rule.is_active:
+        return None
+    query = select(User.id).where(
         User.id.in_(rule.agent_ids), User.is_active.is_(True), User.role.in_(STAFF_ROLES)
     )
     if rule.only_available:
-        if not await _within_hours(session, ticket, now):
-            return None
         query = query.where(User.available.is_(True))
-    agents = {user.id: user for user in await session.scalars(query)}
+    agents = list(await session.scalars(query))
     counts = {agent_id: 0 for agent_id in agents}
     cap = rule.max_open_per_agent
     if agents and (cap is not None or rule.strategy == Strategy.LEAST_LOADED):
-        counts |= await _open_counts(session, list(agents), cap=cap)
+        counts |= await _open_counts(session, agents, cap=cap, now=now)
         if cap is not None:
             counts = {a: n for a, n in counts.items() if n < cap}
     chosen = choosing.choose(rule.strategy, rule.agent_ids, rule.last_agent_id, counts)
-    return agents[chosen] if chosen is not None else None
+    if chosen is None:
+        return None
+    rule.last_agent_id = chosen
+    return chosen, rule.name, None
 
 
 async def _within_hours(session: AsyncSession, ticket: Ticket, now: datetime) -> bool:
@@ -96,10 +142,11 @@ async def _within_hours(session: AsyncSession, ticket: Ticket, now: datetime) ->
 
 
 async def _open_counts(
-    session: AsyncSession, agent_ids: list[int], *, cap: int | None
+    session: AsyncSession, agent_ids: list[int], *, cap: int | None, now: datetime
 ) -> dict[int, int]:
     """Tickets each agent still works on, counted up to `cap` (exact below it, which is all a
-    capacity check needs), from the partial index on open assignments; one statement."""
+    capacity check needs), from the partial index on open assignments, plus the agent's live
+    holds; one statement."""
     counts = []
     for agent_id in agent_ids:
         open_ids = select(Ticket.id).where(
@@ -107,7 +154,19 @@ async def _open_counts(
         )
         if cap is not None:
             open_ids = open_ids.limit(cap)
-        counted = select(literal(agent_id).label("agent_id"), func.count().label("open"))
+        held = (
+            select(func.count())
+            .select_from(AssignmentHold)
+            .where(AssignmentHold.agent_id == agent_id, AssignmentHold.expires_at > now)
+            .scalar_subquery()
+        )
+        counted = select(literal(agent_id).label("agent_id"), (func.count() + held).label("open"))
         counts.append(counted.select_from(open_ids.subquery()))
     rows = await session.execute(union_all(*counts))
     return {agent_id: count for agent_id, count in rows}
+
+
+async def prune_holds(session: AsyncSession, *, now: datetime) -> int:
+    """Holds past their time: left by ticket transactions that rolled back."""
+    result = await session.execute(delete(AssignmentHold).where(AssignmentHold.expires_at <= now))
+    return result.rowcount or 0  # type: ignore[attr-defined]

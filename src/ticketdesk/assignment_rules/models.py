@@ -32,3 +32,21 @@ class AssignmentRule(Base):
     last_agent_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AssignmentHold(Base):
+    """A pick made for a ticket whose transaction has not committed yet (PostgreSQL).
+
+    The pick runs in a short transaction of its own under the rule's row lock and commits at
+    once, so creates of one rule do not queue behind each other's whole transactions. Until the
+    ticket's own transaction commits (and deletes the hold in the same commit), the hold counts
+    as an open ticket of its agent; a hold left by a transaction that rolled back counts until
+    `expires_at`. No foreign keys: the ticket it is for is not committed when it is written."""
+
+    __tablename__ = "assignment_holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(Integer)
+    agent_id: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -1,5 +1,6 @@
 """Every module that registers job handlers, imported before a worker starts."""
 
+import ticketdesk.assignment_rules.jobs
 import ticketdesk.attachments.jobs
 import ticketdesk.events.jobs
 import ticketdesk.jobs.maintenance

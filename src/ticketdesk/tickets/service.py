@@ -127,6 +127,9 @@ async def create_ticket(
         now=now,
     )
     await autoassign.assign_by_rules(session, ticket, now=now)
+    # Every row so far is written before the counter row is locked: what remains between taking
+    # the number and the commit is the number itself and the event rows.
+    await session.flush()
     await _take_number(session, ticket, now)
     return ticket
 
