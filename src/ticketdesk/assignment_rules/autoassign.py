@@ -12,9 +12,21 @@ commits and deletes it in the same commit.
 """
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, literal, select, text, union_all
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import (
+    Select,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    union_all,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from ticketdesk import db
 from ticketdesk.assignment_rules import choosing
@@ -32,6 +44,7 @@ ACTIVE_RULES = (
     .where(AssignmentRule.is_active.is_(True))
     .order_by(AssignmentRule.position, AssignmentRule.id)
 )
+RULE_COLUMNS = AssignmentRule.__table__.c
 # Longer than any ticket transaction lasts: a hold left by one that rolled back keeps counting
 # against its agent's capacity until then (the periodic upkeep deletes it afterwards).
 HOLD_SECONDS = 600
@@ -52,7 +65,7 @@ async def assign_by_rules(session: AsyncSession, ticket: Ticket, *, now: datetim
         assert isinstance(session.bind, AsyncEngine)
         picked = await _pick_apart(db.beside(session.bind), rule.id, now=now)
     else:
-        picked = await _pick(session, rule.id, now=now)
+        picked = await _pick(await session.connection(), rule.id, now=now)
     if picked is None:
         return False
     agent_id, rule_name, hold_id = picked
@@ -84,51 +97,52 @@ async def _pick_apart(
 ) -> tuple[int, str, int | None] | None:
     """The pick in a transaction of its own, committed before the ticket's: (agent, rule name,
     hold). A hold lost in a crash belonged to a ticket that was lost with it."""
-    async with AsyncSession(engine, expire_on_commit=False) as side, side.begin():
-        picked = await _pick(side, rule_id, now=now)
+    async with engine.begin() as connection:
+        picked = await _pick(connection, rule_id, now=now)
         if picked is None:
             return None
         agent_id, name, _ = picked
-        hold = AssignmentHold(
+        hold = insert(AssignmentHold).values(
             rule_id=rule_id,
             agent_id=agent_id,
             created_at=now,
             expires_at=now + timedelta(seconds=HOLD_SECONDS),
         )
-        side.add(hold)
-        await side.flush()
-        return agent_id, name, hold.id
+        hold_id = await connection.scalar(hold.returning(AssignmentHold.id))
+        return agent_id, name, hold_id
 
 
 async def _pick(
-    session: AsyncSession, rule_id: int, *, now: datetime
+    connection: AsyncConnection, rule_id: int, *, now: datetime
 ) -> tuple[int, str, None] | None:
     """Under the rule's row lock: the agent whose turn it is among those who qualify, recorded
-    as the rule's last turn."""
-    rule = await session.scalar(
-        select(AssignmentRule)
-        .where(AssignmentRule.id == rule_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    as the rule's last turn. Plain statements on the connection: this runs on every create
+    that a rule matches."""
+    rule = (
+        await connection.execute(
+            select(*RULE_COLUMNS).where(AssignmentRule.id == rule_id).with_for_update()
+        )
+    ).first()
     if rule is None or not rule.is_active:
         return None
-    query = select(User.id).where(
+    agents = select(User.id).where(
         User.id.in_(rule.agent_ids), User.is_active.is_(True), User.role.in_(STAFF_ROLES)
     )
     if rule.only_available:
-        query = query.where(User.available.is_(True))
-    agents = list(await session.scalars(query))
-    counts = {agent_id: 0 for agent_id in agents}
+        agents = agents.where(User.available.is_(True))
     cap = rule.max_open_per_agent
-    if agents and (cap is not None or rule.strategy == Strategy.LEAST_LOADED):
-        counts |= await _open_counts(session, agents, cap=cap, now=now)
+    if cap is not None or rule.strategy == Strategy.LEAST_LOADED:
+        counts = await _open_counts(connection, agents, rule.agent_ids, cap=cap, now=now)
         if cap is not None:
             counts = {a: n for a, n in counts.items() if n < cap}
+    else:
+        counts = {agent_id: 0 for agent_id in await connection.scalars(agents)}
     chosen = choosing.choose(rule.strategy, rule.agent_ids, rule.last_agent_id, counts)
     if chosen is None:
         return None
-    rule.last_agent_id = chosen
+    await connection.execute(
+        update(AssignmentRule).where(AssignmentRule.id == rule_id).values(last_agent_id=chosen)
+    )
     return chosen, rule.name, None
 
 
@@ -142,11 +156,17 @@ async def _within_hours(session: AsyncSession, ticket: Ticket, now: datetime) ->
 
 
 async def _open_counts(
-    session: AsyncSession, agent_ids: list[int], *, cap: int | None, now: datetime
+    connection: AsyncConnection,
+    qualifying: Select[Any],
+    agent_ids: list[int],
+    *,
+    cap: int | None,
+    now: datetime,
 ) -> dict[int, int]:
-    """Tickets each agent still works on, counted up to `cap` (exact below it, which is all a
-    capacity check needs), from the partial index on open assignments, plus the agent's live
-    holds; one statement."""
+    """For each qualifying agent: the tickets they still work on, counted up to `cap` (exact
+    below it, which is all a capacity check needs) from the partial index on open assignments,
+    plus their live holds; one statement, with a row only for the agents who qualify."""
+    qualified = qualifying.subquery()
     counts = []
     for agent_id in agent_ids:
         open_ids = select(Ticket.id).where(
@@ -161,8 +181,12 @@ async def _open_counts(
             .scalar_subquery()
         )
         counted = select(literal(agent_id).label("agent_id"), (func.count() + held).label("open"))
-        counts.append(counted.select_from(open_ids.subquery()))
-    rows = await session.execute(union_all(*counts))
+        counts.append(
+            counted.select_from(open_ids.subquery()).having(
+                exists().where(qualified.c.id == agent_id)
+            )
+        )
+    rows = await connection.execute(union_all(*counts))
     return {agent_id: count for agent_id, count in rows}
 
 
