@@ -22,8 +22,8 @@ from tests.factories import (
     make_ticket,
     make_user,
 )
+from ticketdesk import events
 from ticketdesk.events.models import Event
-from ticketdesk.mail import outbox
 from ticketdesk.tickets.models import Ticket, TicketActivity, TicketNumberCounter, TicketTag
 from ticketdesk.tickets.schemas import TicketCreate, TicketUpdate
 
@@ -572,10 +572,11 @@ def test_a_create_failing_after_its_number_leaves_nothing(
     """The number is the create's last step; a failure after it gives the number back."""
     events_before = count_rows(client, Event)
 
-    async def broken(*_args, **_kwargs):
-        raise RuntimeError("the mail queue is away")
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the event log is away")
 
-    monkeypatch.setattr(outbox, "replace_text", broken)
+    # Patching the events with the number comes after the number was taken.
+    monkeypatch.setattr(events, "pending", broken)
     assert post(client, people["individual"], body()).status_code == 500
     unchanged()
     assert count_rows(client, Event) == events_before

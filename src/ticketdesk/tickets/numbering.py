@@ -11,6 +11,7 @@ import re
 import uuid
 from datetime import date
 
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,3 +44,45 @@ async def next_number(session: AsyncSession, day: date) -> str:
     )
     value = (await session.execute(statement)).scalar_one()
     return format_number(day, value)
+
+
+# The counter, the ticket and the mail queued about it in one round trip (PostgreSQL).
+_NUMBER_WRITTEN_TICKET = text(
+    """
+    WITH counter AS (
+        INSERT INTO ticket_number_counters (day, last_value) VALUES (:day, 1)
+        ON CONFLICT (day) DO UPDATE SET last_value = ticket_number_counters.last_value + 1
+        RETURNING last_value::text AS value
+    ), numbered AS (
+        UPDATE tickets
+        SET ticket_number = :prefix || lpad(counter.value, greatest(4, length(counter.value)), '0')
+        FROM counter
+        WHERE tickets.id = :ticket_id
+        RETURNING tickets.ticket_number
+    ), mailed AS (
+        UPDATE mail_outbox
+        SET subject = replace(subject, :placeholder, numbered.ticket_number),
+            body_text = replace(body_text, :placeholder, numbered.ticket_number),
+            body_html = replace(body_html, :placeholder, numbered.ticket_number)
+        FROM numbered
+        WHERE mail_outbox.ticket_id = :ticket_id
+    )
+    SELECT ticket_number FROM numbered
+    """
+)
+
+
+async def number_written_ticket(
+    session: AsyncSession, ticket_id: int, placeholder: str, day: date
+) -> str:
+    """The day's next number for a ticket already written with `placeholder`, put in place of
+    it in the ticket row and in the mail queued about the ticket (PostgreSQL)."""
+    params = {
+        "day": f"{day:%Y%m%d}",
+        "prefix": f"{PREFIX}-{day:%Y%m%d}-",
+        "ticket_id": ticket_id,
+        "placeholder": placeholder,
+    }
+    number = await session.scalar(_NUMBER_WRITTEN_TICKET, params)
+    assert number is not None, "the ticket is written before it is numbered"
+    return str(number)
