@@ -1,5 +1,6 @@
 """Tickets: create, read, edit, list."""
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -156,10 +157,16 @@ def _add_tag_rows(session: AsyncSession, ticket: Ticket, tags: list[str]) -> Non
 
 def by_ref(ref: str) -> ColumnElement[bool]:
     """By numeric id or ticket number; anything else names no ticket."""
+    column, value = _ref(ref)
+    return getattr(Ticket, column) == value
+
+
+def _ref(ref: str) -> tuple[str, int | str]:
+    """The column a reference names a ticket by, and its value there."""
     if ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID:
-        return Ticket.id == int(ref)
+        return "id", int(ref)
     if numbering.NUMBER_PATTERN.fullmatch(ref.upper()):
-        return Ticket.ticket_number == ref.upper()
+        return "ticket_number", ref.upper()
     raise NotFound("ticket not found")
 
 
@@ -186,10 +193,20 @@ async def get_ticket(
     return ticket
 
 
+@functools.cache
+def _read_query(column: str, shape: policy.Shape) -> Select[Any]:
+    """Built once for each kind of reference and visibility rule, so that its compiled form
+    is found without walking the statement again."""
+    return TICKET_VIEW.where(getattr(Ticket, column) == bindparam("ref"), *policy.bound_visibility(shape))
+
+
 async def read_ticket(session: AsyncSession, actor: User, ref: str) -> Row[Any]:
     """The ticket with its people's names, for reading only (a row, not an ORM object)."""
-    query = TICKET_VIEW.where(by_ref(ref), *policy.ticket_visibility(actor))
-    row = cast("Row[Any] | None", (await session.execute(query)).first())
+    column, value = _ref(ref)
+    query = _read_query(column, policy.visibility_shape(actor))
+    connection = await session.connection()
+    params = {"ref": value, **policy.viewer_params(actor)}
+    row = (await connection.execute(query, params)).first()
     if row is None:
         raise NotFound("ticket not found")
     return row
