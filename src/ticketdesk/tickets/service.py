@@ -4,7 +4,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     BindParameter,
@@ -20,9 +20,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import InstrumentedAttribute, aliased, joinedload
 
-from ticketdesk import clock, events
+from ticketdesk import clock, db, events
 from ticketdesk.assignment_rules import autoassign
 from ticketdesk.auth import policy
 from ticketdesk.auth.models import User
@@ -157,8 +157,9 @@ def _add_tag_rows(session: AsyncSession, ticket: Ticket, tags: list[str]) -> Non
 
 def by_ref(ref: str) -> ColumnElement[bool]:
     """By numeric id or ticket number; anything else names no ticket."""
-    column, value = _ref(ref)
-    return getattr(Ticket, column) == value
+    name, value = _ref(ref)
+    column: InstrumentedAttribute[Any] = getattr(Ticket, name)
+    return column == value
 
 
 def _ref(ref: str) -> tuple[str, int | str]:
@@ -197,16 +198,17 @@ async def get_ticket(
 def _read_query(column: str, shape: policy.Shape) -> Select[Any]:
     """Built once for each kind of reference and visibility rule, so that its compiled form
     is found without walking the statement again."""
-    return TICKET_VIEW.where(getattr(Ticket, column) == bindparam("ref"), *policy.bound_visibility(shape))
+    return TICKET_VIEW.where(
+        getattr(Ticket, column) == bindparam("ref"), *policy.bound_visibility(shape)
+    )
 
 
 async def read_ticket(session: AsyncSession, actor: User, ref: str) -> Row[Any]:
     """The ticket with its people's names, for reading only (a row, not an ORM object)."""
     column, value = _ref(ref)
     query = _read_query(column, policy.visibility_shape(actor))
-    connection = await session.connection()
     params = {"ref": value, **policy.viewer_params(actor)}
-    row = (await connection.execute(query, params)).first()
+    row = (await db.execute(session, query, params)).first()
     if row is None:
         raise NotFound("ticket not found")
     return row
@@ -364,7 +366,7 @@ async def list_tickets(
     # those rows are then read in full, with their people.
     page_ids = _sorted(base, sort).limit(filters.page_size).offset(offset)
     page = _sorted(TICKET_VIEW.where(Ticket.id.in_(page_ids)), sort)
-    return Page(list(await session.execute(page)), total, exact)
+    return Page(list(await db.execute(session, page)), total, exact)
 
 
 async def _search_page(
@@ -395,7 +397,7 @@ async def _search_page(
             return Page([], total, exact)
         page_ids = _sorted(base, filters.sort).limit(size).offset(offset)
         page = _sorted(TICKET_VIEW.where(Ticket.id.in_(page_ids)), filters.sort)
-        return Page(list(await session.execute(page)), total, exact)
+        return Page(list(await db.execute(session, page)), total, exact)
     window = settings.search_rank_window
     fetch = max(window, limit) + 1
     newest = base.with_only_columns(ticket_id, hits.c.rank).order_by(ticket_id.desc())
@@ -415,7 +417,7 @@ async def _search_page(
         )
         ids += list(await session.scalars(older))
     position = {ticket: n for n, ticket in enumerate(ids)}
-    rows: list[Row[Any]] = list(await session.execute(TICKET_VIEW.where(Ticket.id.in_(ids))))
+    rows: list[Row[Any]] = list(await db.execute(session, TICKET_VIEW.where(Ticket.id.in_(ids))))
     rows.sort(key=lambda row: position[row.id])
     return Page(rows, total, exact)
 
@@ -452,7 +454,9 @@ async def _count(session: AsyncSession, base: Select[Any], limit: int) -> tuple[
     selected = base.order_by(None)
     if limit:
         selected = selected.limit(limit + 1)
-    counted = await session.scalar(select(func.count()).select_from(selected.subquery())) or 0
+    counted = (
+        await db.execute(session, select(func.count()).select_from(selected.subquery()))
+    ).scalar() or 0
     if limit and counted > limit:
         return limit, False
     return counted, True
