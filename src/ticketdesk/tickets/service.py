@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Integer,
     Select,
     Subquery,
     bindparam,
@@ -333,40 +334,67 @@ async def list_tickets(
     `search_count_limit` at the latest, as for a text search.
     """
     conditions = _conditions(actor, filters, now=clock.now())
-    if mine:
-        conditions.append(Ticket.user_id == actor.id)
-    if custom:
-        conditions += custom_fields.filter_conditions(
-            await custom_fields.field_set(session),
-            custom,
-            staff=policy.is_staff(actor),
-            dialect=session.get_bind().dialect.name,
-        )
-        # Counted like a text search: a field's matches are found through its own index, so
-        # counting them reads their rows, where the list views count from an index alone.
-        search_limit = get_settings().search_count_limit
-        count_limit = min(count_limit or search_limit, search_limit)
-    conditions += policy.ticket_visibility(actor)
-    found = matching.match(session, actor, filters.q) if filters.q else None
-    if found is not None:
-        conditions += found.conditions
-    if found is not None and found.hits is not None:
-        return await _search_page(session, filters, conditions, found.hits, count_limit)
-    base = select(Ticket.id).where(*conditions)
-    total, exact = await _count(session, base, count_limit)
     sort = filters.sort or DEFAULT_SORT
-    if filters.cursor is not None:
-        offset = 0
-        base = base.where(cursor.after(filters.cursor, sort))
+    params = {"page_size": filters.page_size, "offset": 0}
+    if not conditions and not custom and not filters.q and filters.cursor is None:
+        # Unfiltered: the statements depend on the viewer only through bound parameters.
+        count, page = _plain_list(policy.visibility_shape(actor), mine, sort, bool(count_limit))
+        params.update(policy.viewer_params(actor))
     else:
-        offset = (filters.page - 1) * filters.page_size
-        if (exact and offset >= total) or offset > MAX_OFFSET:
+        if mine:
+            conditions.append(Ticket.user_id == actor.id)
+        if custom:
+            conditions += custom_fields.filter_conditions(
+                await custom_fields.field_set(session),
+                custom,
+                staff=policy.is_staff(actor),
+                dialect=session.get_bind().dialect.name,
+            )
+            # Counted like a text search: a field's matches are found through its own index,
+            # so counting them reads their rows, where the list views count from an index
+            # alone.
+            search_limit = get_settings().search_count_limit
+            count_limit = min(count_limit or search_limit, search_limit)
+        conditions += policy.ticket_visibility(actor)
+        found = matching.match(session, actor, filters.q) if filters.q else None
+        if found is not None:
+            conditions += found.conditions
+        if found is not None and found.hits is not None:
+            return await _search_page(session, filters, conditions, found.hits, count_limit)
+        base = select(Ticket.id).where(*conditions)
+        count = _count_query(base, limited=bool(count_limit))
+        if filters.cursor is not None:
+            base = base.where(cursor.after(filters.cursor, sort))
+        page = _page_query(base, sort)
+    params["count_limit"] = count_limit + 1
+    total, exact = _counted((await db.execute(session, count, params)).scalar(), count_limit)
+    if filters.cursor is None:
+        params["offset"] = (filters.page - 1) * filters.page_size
+        if (exact and params["offset"] >= total) or params["offset"] > MAX_OFFSET:
             return Page([], total, exact)
-    # Deferred join: the page's ids come from an index-only scan, deep pages included; only
-    # those rows are then read in full, with their people.
-    page_ids = _sorted(base, sort).limit(filters.page_size).offset(offset)
-    page = _sorted(TICKET_VIEW.where(Ticket.id.in_(page_ids)), sort)
-    return Page(list(await db.execute(session, page)), total, exact)
+    return Page(list(await db.execute(session, page, params)), total, exact)
+
+
+@functools.cache
+def _plain_list(
+    shape: policy.Shape, mine: bool, sort: str, limited: bool
+) -> tuple[Select[Any], Select[Any]]:
+    """The count and the page of an unfiltered list, built once for each form they take, so
+    that their compiled forms are found without walking them again."""
+    conditions = [Ticket.user_id == bindparam("viewer_id")] if mine else []
+    base = select(Ticket.id).where(*conditions, *policy.bound_visibility(shape))
+    return _count_query(base, limited=limited), _page_query(base, sort)
+
+
+def _page_query(base: Select[Any], sort: str) -> Select[Any]:
+    """Deferred join: the page's ids come from an index-only scan, deep pages included; only
+    those rows are then read in full, with their people. Bound: `page_size`, `offset`."""
+    page_ids = (
+        _sorted(base, sort)
+        .limit(bindparam("page_size", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+    return _sorted(TICKET_VIEW.where(Ticket.id.in_(page_ids)), sort)
 
 
 async def _search_page(
@@ -451,15 +479,22 @@ async def count_each(
 
 async def _count(session: AsyncSession, base: Select[Any], limit: int) -> tuple[int, bool]:
     """How many tickets `base` selects, up to `limit` (0: no limit), and whether that is all."""
+    query = _count_query(base, limited=bool(limit))
+    return _counted((await db.execute(session, query, {"count_limit": limit + 1})).scalar(), limit)
+
+
+def _count_query(base: Select[Any], *, limited: bool) -> Select[Any]:
+    """Counts the rows of `base`, with `limited` no more than the bound `count_limit`."""
     selected = base.order_by(None)
-    if limit:
-        selected = selected.limit(limit + 1)
-    counted = (
-        await db.execute(session, select(func.count()).select_from(selected.subquery()))
-    ).scalar() or 0
-    if limit and counted > limit:
+    if limited:
+        selected = selected.limit(bindparam("count_limit", type_=Integer))
+    return select(func.count()).select_from(selected.subquery())
+
+
+def _counted(counted: int | None, limit: int) -> tuple[int, bool]:
+    if limit and (counted or 0) > limit:
         return limit, False
-    return counted, True
+    return counted or 0, True
 
 
 def _conditions(actor: User, f: TicketFilters, *, now: datetime) -> list[ColumnElement[bool]]:
