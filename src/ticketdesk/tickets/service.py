@@ -365,14 +365,17 @@ async def list_tickets(
         count = _count_query(base, limited=bool(count_limit))
         if filters.cursor is not None:
             base = base.where(cursor.after(filters.cursor, sort))
-        page = _page_query(base, sort)
+        page = _page_query(base, sort, count)
     params["count_limit"] = count_limit + 1
-    total, exact = _counted((await db.execute(session, count, params)).scalar(), count_limit)
     if filters.cursor is None:
         params["offset"] = (filters.page - 1) * filters.page_size
-        if (exact and params["offset"] >= total) or params["offset"] > MAX_OFFSET:
-            return Page([], total, exact)
-    return Page(list(await db.execute(session, page, params)), total, exact)
+    rows: list[Row[Any]] = []
+    if params["offset"] <= MAX_OFFSET:
+        rows = list(await db.execute(session, page, params))
+    # The count comes with the page's rows; only an empty page asks for it on its own.
+    counted = rows[0].total if rows else (await db.execute(session, count, params)).scalar()
+    total, exact = _counted(counted, count_limit)
+    return Page(rows, total, exact)
 
 
 @functools.cache
@@ -383,18 +386,21 @@ def _plain_list(
     that their compiled forms are found without walking them again."""
     conditions = [Ticket.user_id == bindparam("viewer_id")] if mine else []
     base = select(Ticket.id).where(*conditions, *policy.bound_visibility(shape))
-    return _count_query(base, limited=limited), _page_query(base, sort)
+    count = _count_query(base, limited=limited)
+    return count, _page_query(base, sort, count)
 
 
-def _page_query(base: Select[Any], sort: str) -> Select[Any]:
+def _page_query(base: Select[Any], sort: str, count: Select[Any]) -> Select[Any]:
     """Deferred join: the page's ids come from an index-only scan, deep pages included; only
-    those rows are then read in full, with their people. Bound: `page_size`, `offset`."""
+    those rows are then read in full, with their people, each with the `total` that `count`
+    gives (one round trip for both). Bound: `page_size`, `offset`."""
     page_ids = (
         _sorted(base, sort)
         .limit(bindparam("page_size", type_=Integer))
         .offset(bindparam("offset", type_=Integer))
     )
-    return _sorted(TICKET_VIEW.where(Ticket.id.in_(page_ids)), sort)
+    total = count.correlate(None).scalar_subquery().label("total")
+    return _sorted(TICKET_VIEW.add_columns(total).where(Ticket.id.in_(page_ids)), sort)
 
 
 async def _search_page(
