@@ -2,14 +2,14 @@
 
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, Executable, MetaData, Result, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -306,6 +306,15 @@ SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")
 def request_session(request: Request) -> AsyncSession | None:
     """The session the route already holds, if it took one before asking for the caller."""
     return getattr(request.state, "db_session", None)
+
+
+async def execute(
+    session: AsyncSession, statement: Executable, params: Mapping[str, Any] | None = None
+) -> Result[Any]:
+    """Run a statement that reads rows (not ORM objects) in the session's transaction, past
+    the ORM's per-statement bookkeeping: the hot reads run here."""
+    connection = await session.connection()
+    return await connection.execute(statement, params)
 
 
 # Shipped inside the package, so an installed wheel can migrate its database.

@@ -43,7 +43,7 @@ def test_filter_plan_uses_the_gin_index(client, people):
         event.remove(engine, "before_cursor_execute", _record)
     assert response.status_code == 200, response.text
     assert sorted(t["id"] for t in response.json()) == wanted
-    assert len(seen) == 2  # the count and the page
+    assert len(seen) == 1  # the page, which carries its count
 
     async def _plans(session):
         connection = await session.connection()

@@ -1,6 +1,9 @@
 """Who may see or do what. Visibility is a WHERE clause; actions are small predicates."""
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, or_, select
 
 from ticketdesk.auth.models import STAFF_ROLES, Role, User
 from ticketdesk.errors import Forbidden
@@ -28,12 +31,43 @@ def ticket_visibility(actor: User) -> list[ColumnElement[bool]]:
     A ticket belongs to the organization its requester had when it was filed (the ticket's
     own `organization_id`, indexed), so the rule needs no join over users.
     """
+    return visibility_rule(visibility_shape(actor), actor.id, actor.organization_id)
+
+
+class Shape(StrEnum):
+    """The forms the visibility rule takes: it differs between viewers only by these and by
+    the viewer's ids."""
+
+    ALL = "all"
+    OWN = "own"
+    ORGANIZATION = "organization"
+
+
+def visibility_shape(actor: User) -> Shape:
     if is_staff(actor):
+        return Shape.ALL
+    return Shape.ORGANIZATION if sees_organization_tickets(actor) else Shape.OWN
+
+
+def visibility_rule(
+    shape: Shape, viewer: int | BindParameter[Any], organization: int | BindParameter[Any] | None
+) -> list[ColumnElement[bool]]:
+    if shape is Shape.ALL:
         return []
-    own = Ticket.user_id == actor.id
-    if sees_organization_tickets(actor):
-        own = or_(own, Ticket.organization_id == actor.organization_id)
+    own = Ticket.user_id == viewer
+    if shape is Shape.ORGANIZATION:
+        own = or_(own, Ticket.organization_id == organization)
     return [own, Ticket.is_internal.is_(False)]
+
+
+def bound_visibility(shape: Shape) -> list[ColumnElement[bool]]:
+    """The rule with the viewer as bound parameters (`viewer_params`), for statements built
+    once per shape: such a statement keeps its compiled form from request to request."""
+    return visibility_rule(shape, bindparam("viewer_id"), bindparam("viewer_organization_id"))
+
+
+def viewer_params(actor: User) -> dict[str, Any]:
+    return {"viewer_id": actor.id, "viewer_organization_id": actor.organization_id}
 
 
 def sees_organization_tickets(actor: User) -> bool:

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, cast, exists, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketdesk import clock
+from ticketdesk import clock, db
 from ticketdesk.auth import policy
 from ticketdesk.auth.models import User
 from ticketdesk.custom_fields import values
@@ -73,7 +73,8 @@ class FieldSet:
         return field
 
 
-def _definition(row: CustomField) -> FieldDef:
+def _definition(row: Any) -> FieldDef:
+    """From a CustomField or a row of DEFINITIONS."""
     return FieldDef(
         key=row.key,
         label=row.label,
@@ -92,8 +93,20 @@ LIVE = (
 )
 
 
+# What a FieldSet holds, as plain rows: read on every presented ticket that carries values.
+DEFINITIONS = LIVE.with_only_columns(
+    CustomField.key,
+    CustomField.label,
+    CustomField.type,
+    CustomField.options,
+    CustomField.required,
+    CustomField.visible_to_customer,
+    CustomField.editable_by_customer,
+)
+
+
 async def field_set(session: AsyncSession) -> FieldSet:
-    rows = await session.scalars(LIVE)
+    rows = await db.execute(session, DEFINITIONS)
     return FieldSet({row.key: _definition(row) for row in rows})
 
 

@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -45,23 +46,27 @@ Filters = Annotated[TicketFilters, Query()]
 
 
 def present(
-    ticket: TicketView, viewer: User, fields: FieldSet, hidden: set[int] | None = None
-) -> TicketRead:
+    tickets_: Sequence[TicketView], viewer: User, fields: FieldSet, hidden: set[int] | None = None
+) -> list[TicketRead]:
     """`fields`: the custom field definitions; `hidden`: merge targets the viewer may not see
-    (merge.hidden_targets)."""
-    hide = bool(hidden) and ticket.merged_into_id in (hidden or ())
-    return ticket_read(
-        ticket,
-        staff=policy.is_staff(viewer),
-        now=clock.now(),
-        fields=fields,
-        hide_merge_target=hide,
-    )
+    (merge.hidden_targets). One reading of the clock and of the viewer's role for them all."""
+    staff, now, hidden = policy.is_staff(viewer), clock.now(), hidden or set()
+    return [
+        ticket_read(
+            ticket,
+            staff=staff,
+            now=now,
+            fields=fields,
+            hide_merge_target=ticket.merged_into_id in hidden,
+        )
+        for ticket in tickets_
+    ]
 
 
 async def _present(session: AsyncSession, ticket: TicketView, viewer: User) -> TicketRead:
     fields = await custom_fields.field_set_for(session, [ticket])
-    return present(ticket, viewer, fields, await merge.hidden_targets(session, viewer, [ticket]))
+    hidden = await merge.hidden_targets(session, viewer, [ticket])
+    return present([ticket], viewer, fields, hidden)[0]
 
 
 async def _list(
@@ -81,7 +86,7 @@ async def _list(
     page_headers(request, response, f, page)
     fields = await custom_fields.field_set_for(session, page.rows)
     hidden = await merge.hidden_targets(session, actor, page.rows)
-    return [present(row, actor, fields, hidden) for row in page.rows]
+    return present(page.rows, actor, fields, hidden)
 
 
 def page_headers(request: Request, response: Response, f: TicketFilters, page: Page) -> None:

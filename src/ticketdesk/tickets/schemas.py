@@ -1,3 +1,5 @@
+import functools
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -276,43 +278,52 @@ def ticket_read(
 
     Built without validation: every value comes from the database, already of its type.
     """
+    get = by_name(ticket)
     return TicketRead.model_construct(
-        id=ticket.id,
-        ticket_number=ticket.ticket_number,
-        user_id=ticket.user_id,
-        assigned_to_id=ticket.assigned_to_id,
-        subject=ticket.subject,
-        description=ticket.description,
-        status=ticket.status,
-        priority=ticket.priority,
-        category=ticket.category,
-        tags=split_tags(ticket.tags),
-        is_internal=ticket.is_internal,
-        custom_fields=fields.present(ticket.custom_fields, staff=staff) if fields else {},
-        creator_name=ticket.creator_name,
-        creator_email=ticket.creator_email,
-        assigned_to_name=ticket.assigned_to_name,
-        assigned_to_email=ticket.assigned_to_email,
-        comments_count=ticket.comments_count if staff else ticket.public_comments_count,
-        attachments_count=(ticket.attachments_count if staff else ticket.public_attachments_count),
-        created_at=ticket.created_at,
-        updated_at=ticket.updated_at,
-        first_response_at=ticket.first_response_at,
-        resolved_at=ticket.resolved_at,
-        closed_at=ticket.closed_at,
-        first_response_due_at=ticket.first_response_due_at,
-        resolution_due_at=ticket.resolution_due_at,
+        id=get("id"),
+        ticket_number=get("ticket_number"),
+        user_id=get("user_id"),
+        assigned_to_id=get("assigned_to_id"),
+        subject=get("subject"),
+        description=get("description"),
+        status=get("status"),
+        priority=get("priority"),
+        category=get("category"),
+        tags=split_tags(get("tags")),
+        is_internal=get("is_internal"),
+        custom_fields=fields.present(get("custom_fields"), staff=staff) if fields else {},
+        creator_name=get("creator_name"),
+        creator_email=get("creator_email"),
+        assigned_to_name=get("assigned_to_name"),
+        assigned_to_email=get("assigned_to_email"),
+        comments_count=get("comments_count") if staff else get("public_comments_count"),
+        attachments_count=(get("attachments_count") if staff else get("public_attachments_count")),
+        created_at=get("created_at"),
+        updated_at=get("updated_at"),
+        first_response_at=get("first_response_at"),
+        resolved_at=get("resolved_at"),
+        closed_at=get("closed_at"),
+        first_response_due_at=get("first_response_due_at"),
+        resolution_due_at=get("resolution_due_at"),
         sla_first_response_breached=breach.first_response_breached(
-            ticket.first_response_due_at, ticket.first_response_at, now
+            get("first_response_due_at"), get("first_response_at"), now
         ),
         sla_resolution_breached=breach.resolution_breached(
-            ticket.resolution_due_at, ticket.resolved_at, ticket.sla_paused_at, now
+            get("resolution_due_at"), get("resolved_at"), get("sla_paused_at"), now
         ),
-        organization_id=ticket.organization_id,
-        is_merged=ticket.merged_into_id is not None,
-        merged_into_id=None if hide_merge_target else ticket.merged_into_id,
-        merged_into_number=None if hide_merge_target else ticket.merged_into_number,
+        organization_id=get("organization_id"),
+        is_merged=get("merged_into_id") is not None,
+        merged_into_id=None if hide_merge_target else get("merged_into_id"),
+        merged_into_number=None if hide_merge_target else get("merged_into_number"),
     )
+
+
+def by_name(ticket: TicketView) -> Callable[[str], Any]:
+    """The ticket's values by name: a row through its mapping, several times quicker than
+    its attributes (this runs for every column of every ticket presented)."""
+    if isinstance(ticket, Row):
+        return ticket._mapping.__getitem__
+    return functools.partial(getattr, ticket)
 
 
 Note = Annotated[str, text(5_000), AfterValidator(no_nul)]

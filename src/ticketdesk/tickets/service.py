@@ -1,13 +1,15 @@
 """Tickets: create, read, edit, list."""
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Integer,
     Select,
     Subquery,
     bindparam,
@@ -19,10 +21,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import InstrumentedAttribute, aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ticketdesk import clock, events
+from ticketdesk import clock, db, events
 from ticketdesk.assignment_rules import autoassign
 from ticketdesk.auth import policy
 from ticketdesk.auth.models import User
@@ -167,10 +169,17 @@ def _add_tag_rows(session: AsyncSession, ticket: Ticket, tags: list[str]) -> Non
 
 def by_ref(ref: str) -> ColumnElement[bool]:
     """By numeric id or ticket number; anything else names no ticket."""
+    name, value = _ref(ref)
+    column: InstrumentedAttribute[Any] = getattr(Ticket, name)
+    return column == value
+
+
+def _ref(ref: str) -> tuple[str, int | str]:
+    """The column a reference names a ticket by, and its value there."""
     if ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID:
-        return Ticket.id == int(ref)
+        return "id", int(ref)
     if numbering.NUMBER_PATTERN.fullmatch(ref.upper()):
-        return Ticket.ticket_number == ref.upper()
+        return "ticket_number", ref.upper()
     raise NotFound("ticket not found")
 
 
@@ -197,10 +206,21 @@ async def get_ticket(
     return ticket
 
 
+@functools.cache
+def _read_query(column: str, shape: policy.Shape) -> Select[Any]:
+    """Built once for each kind of reference and visibility rule, so that its compiled form
+    is found without walking the statement again."""
+    return TICKET_VIEW.where(
+        getattr(Ticket, column) == bindparam("ref"), *policy.bound_visibility(shape)
+    )
+
+
 async def read_ticket(session: AsyncSession, actor: User, ref: str) -> Row[Any]:
     """The ticket with its people's names, for reading only (a row, not an ORM object)."""
-    query = TICKET_VIEW.where(by_ref(ref), *policy.ticket_visibility(actor))
-    row = cast("Row[Any] | None", (await session.execute(query)).first())
+    column, value = _ref(ref)
+    query = _read_query(column, policy.visibility_shape(actor))
+    params = {"ref": value, **policy.viewer_params(actor)}
+    row = (await db.execute(session, query, params)).first()
     if row is None:
         raise NotFound("ticket not found")
     return row
@@ -325,40 +345,73 @@ async def list_tickets(
     `search_count_limit` at the latest, as for a text search.
     """
     conditions = _conditions(actor, filters, now=clock.now())
-    if mine:
-        conditions.append(Ticket.user_id == actor.id)
-    if custom:
-        conditions += custom_fields.filter_conditions(
-            await custom_fields.field_set(session),
-            custom,
-            staff=policy.is_staff(actor),
-            dialect=session.get_bind().dialect.name,
-        )
-        # Counted like a text search: a field's matches are found through its own index, so
-        # counting them reads their rows, where the list views count from an index alone.
-        search_limit = get_settings().search_count_limit
-        count_limit = min(count_limit or search_limit, search_limit)
-    conditions += policy.ticket_visibility(actor)
-    found = matching.match(session, actor, filters.q) if filters.q else None
-    if found is not None:
-        conditions += found.conditions
-    if found is not None and found.hits is not None:
-        return await _search_page(session, filters, conditions, found.hits, count_limit)
-    base = select(Ticket.id).where(*conditions)
-    total, exact = await _count(session, base, count_limit)
     sort = filters.sort or DEFAULT_SORT
-    if filters.cursor is not None:
-        offset = 0
-        base = base.where(cursor.after(filters.cursor, sort))
+    params = {"page_size": filters.page_size, "offset": 0}
+    if not conditions and not custom and not filters.q and filters.cursor is None:
+        # Unfiltered: the statements depend on the viewer only through bound parameters.
+        count, page = _plain_list(policy.visibility_shape(actor), mine, sort, bool(count_limit))
+        params.update(policy.viewer_params(actor))
     else:
-        offset = (filters.page - 1) * filters.page_size
-        if (exact and offset >= total) or offset > MAX_OFFSET:
-            return Page([], total, exact)
-    # Deferred join: the page's ids come from an index-only scan, deep pages included; only
-    # those rows are then read in full, with their people.
-    page_ids = _sorted(base, sort).limit(filters.page_size).offset(offset)
-    page = _sorted(TICKET_VIEW.where(Ticket.id.in_(page_ids)), sort)
-    return Page(list(await session.execute(page)), total, exact)
+        if mine:
+            conditions.append(Ticket.user_id == actor.id)
+        if custom:
+            conditions += custom_fields.filter_conditions(
+                await custom_fields.field_set(session),
+                custom,
+                staff=policy.is_staff(actor),
+                dialect=session.get_bind().dialect.name,
+            )
+            # Counted like a text search: a field's matches are found through its own index,
+            # so counting them reads their rows, where the list views count from an index
+            # alone.
+            search_limit = get_settings().search_count_limit
+            count_limit = min(count_limit or search_limit, search_limit)
+        conditions += policy.ticket_visibility(actor)
+        found = matching.match(session, actor, filters.q) if filters.q else None
+        if found is not None:
+            conditions += found.conditions
+        if found is not None and found.hits is not None:
+            return await _search_page(session, filters, conditions, found.hits, count_limit)
+        base = select(Ticket.id).where(*conditions)
+        count = _count_query(base, limited=bool(count_limit))
+        if filters.cursor is not None:
+            base = base.where(cursor.after(filters.cursor, sort))
+        page = _page_query(base, sort, count)
+    params["count_limit"] = count_limit + 1
+    if filters.cursor is None:
+        params["offset"] = (filters.page - 1) * filters.page_size
+    rows: list[Row[Any]] = []
+    if params["offset"] <= MAX_OFFSET:
+        rows = list(await db.execute(session, page, params))
+    # The count comes with the page's rows; only an empty page asks for it on its own.
+    counted = rows[0].total if rows else (await db.execute(session, count, params)).scalar()
+    total, exact = _counted(counted, count_limit)
+    return Page(rows, total, exact)
+
+
+@functools.cache
+def _plain_list(
+    shape: policy.Shape, mine: bool, sort: str, limited: bool
+) -> tuple[Select[Any], Select[Any]]:
+    """The count and the page of an unfiltered list, built once for each form they take, so
+    that their compiled forms are found without walking them again."""
+    conditions = [Ticket.user_id == bindparam("viewer_id")] if mine else []
+    base = select(Ticket.id).where(*conditions, *policy.bound_visibility(shape))
+    count = _count_query(base, limited=limited)
+    return count, _page_query(base, sort, count)
+
+
+def _page_query(base: Select[Any], sort: str, count: Select[Any]) -> Select[Any]:
+    """Deferred join: the page's ids come from an index-only scan, deep pages included; only
+    those rows are then read in full, with their people, each with the `total` that `count`
+    gives (one round trip for both). Bound: `page_size`, `offset`."""
+    page_ids = (
+        _sorted(base, sort)
+        .limit(bindparam("page_size", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+    total = count.correlate(None).scalar_subquery().label("total")
+    return _sorted(TICKET_VIEW.add_columns(total).where(Ticket.id.in_(page_ids)), sort)
 
 
 async def _search_page(
@@ -389,7 +442,7 @@ async def _search_page(
             return Page([], total, exact)
         page_ids = _sorted(base, filters.sort).limit(size).offset(offset)
         page = _sorted(TICKET_VIEW.where(Ticket.id.in_(page_ids)), filters.sort)
-        return Page(list(await session.execute(page)), total, exact)
+        return Page(list(await db.execute(session, page)), total, exact)
     window = settings.search_rank_window
     fetch = max(window, limit) + 1
     newest = base.with_only_columns(ticket_id, hits.c.rank).order_by(ticket_id.desc())
@@ -409,7 +462,7 @@ async def _search_page(
         )
         ids += list(await session.scalars(older))
     position = {ticket: n for n, ticket in enumerate(ids)}
-    rows: list[Row[Any]] = list(await session.execute(TICKET_VIEW.where(Ticket.id.in_(ids))))
+    rows: list[Row[Any]] = list(await db.execute(session, TICKET_VIEW.where(Ticket.id.in_(ids))))
     rows.sort(key=lambda row: position[row.id])
     return Page(rows, total, exact)
 
@@ -443,13 +496,22 @@ async def count_each(
 
 async def _count(session: AsyncSession, base: Select[Any], limit: int) -> tuple[int, bool]:
     """How many tickets `base` selects, up to `limit` (0: no limit), and whether that is all."""
+    query = _count_query(base, limited=bool(limit))
+    return _counted((await db.execute(session, query, {"count_limit": limit + 1})).scalar(), limit)
+
+
+def _count_query(base: Select[Any], *, limited: bool) -> Select[Any]:
+    """Counts the rows of `base`, with `limited` no more than the bound `count_limit`."""
     selected = base.order_by(None)
-    if limit:
-        selected = selected.limit(limit + 1)
-    counted = await session.scalar(select(func.count()).select_from(selected.subquery())) or 0
-    if limit and counted > limit:
+    if limited:
+        selected = selected.limit(bindparam("count_limit", type_=Integer))
+    return select(func.count()).select_from(selected.subquery())
+
+
+def _counted(counted: int | None, limit: int) -> tuple[int, bool]:
+    if limit and (counted or 0) > limit:
         return limit, False
-    return counted, True
+    return counted or 0, True
 
 
 def _conditions(actor: User, f: TicketFilters, *, now: datetime) -> list[ColumnElement[bool]]:

@@ -10,6 +10,7 @@ from ticketdesk.auth.models import User
 from ticketdesk.errors import PreconditionFailed
 from ticketdesk.tickets import service as tickets
 from ticketdesk.tickets.models import Ticket
+from ticketdesk.tickets.schemas import by_name
 
 _COLUMNS = tuple(column.key for column in Ticket.__table__.columns)
 
@@ -21,7 +22,8 @@ def _tag(values: Any) -> str:
 
 def etag(ticket: Any) -> str:
     """The version of a ticket's stored state: an ORM Ticket or a row of the ticket view."""
-    return _tag(getattr(ticket, name) for name in _COLUMNS)
+    get = by_name(ticket)
+    return _tag(get(name) for name in _COLUMNS)
 
 
 def matches(header: str, current: str) -> bool:
