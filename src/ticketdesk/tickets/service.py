@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     BindParameter,
     ColumnElement,
     Integer,
@@ -408,7 +409,8 @@ def _page_query(base: Select[Any], sort: str, count: Select[Any]) -> Select[Any]
     page_ids = (
         _sorted(base, sort)
         .limit(bindparam("page_size", type_=Integer))
-        .offset(bindparam("offset", type_=Integer))
+        # Up to MAX_OFFSET: a 64-bit parameter.
+        .offset(bindparam("offset", type_=BigInteger))
     )
     total = count.correlate(None).scalar_subquery().label("total")
     return _sorted(TICKET_VIEW.add_columns(total).where(Ticket.id.in_(page_ids)), sort)
