@@ -222,6 +222,18 @@ def test_update_and_delete(client, people, team):
         10,
         [team["Ben"].id],
     )
+    # Conditions sent replace the rule's whole; a key left out matches anything.
+    narrowed = client.patch(
+        url, json={"conditions": {"categories": ["billing"]}}, headers=admin.headers
+    )
+    assert narrowed.json()["conditions"] == {
+        "categories": ["billing"],
+        "priorities": [],
+        "tags": [],
+    }
+    widened = client.patch(url, json={"conditions": {}}, headers=admin.headers)
+    assert widened.status_code == 200, widened.text
+    assert widened.json()["conditions"] == {"categories": [], "priorities": [], "tags": []}
     cleared = client.patch(url, json={"max_open_per_agent": None}, headers=admin.headers)
     assert cleared.json()["max_open_per_agent"] is None
     assert client.patch(url, json={"name": None}, headers=admin.headers).status_code == 422

@@ -61,7 +61,11 @@ async def update_rule(
 ) -> AssignmentRule:
     policy.require_super_admin(actor)
     row = await _get(session, rule_id)
-    changes = _columns(data.model_dump(exclude_unset=True))
+    changes = data.model_dump(exclude_unset=True)
+    if data.conditions is not None:
+        # Whole: conditions sent replace the rule's, their left-out keys matching anything.
+        changes["conditions"] = data.conditions.model_dump()
+    changes = _columns(changes)
     if "agent_ids" in changes:
         await _require_staff(session, changes["agent_ids"])
     for name, value in changes.items():
