@@ -46,7 +46,7 @@ Filters = Annotated[TicketFilters, Query()]
 
 
 def present(
-    tickets_: Sequence[TicketView], viewer: User, fields: FieldSet, hidden: set[int] | None = None
+    rows: Sequence[TicketView], viewer: User, fields: FieldSet, hidden: set[int] | None = None
 ) -> list[TicketRead]:
     """`fields`: the custom field definitions; `hidden`: merge targets the viewer may not see
     (merge.hidden_targets). One reading of the clock and of the viewer's role for them all."""
@@ -59,7 +59,7 @@ def present(
             fields=fields,
             hide_merge_target=ticket.merged_into_id in hidden,
         )
-        for ticket in tickets_
+        for ticket in rows
     ]
 
 
