@@ -4,7 +4,7 @@ from ticketdesk.assignment_rules.models import AssignmentRule
 from ticketdesk.attachments.models import Attachment, Blob
 from ticketdesk.auth.models import ApiToken, PasswordResetToken, RateCount, ThrottleHit, User
 from ticketdesk.comments.models import TicketComment
-from ticketdesk.custom_fields.models import CustomField
+from ticketdesk.custom_fields.models import CustomField, CustomFieldsVersion
 from ticketdesk.db import Base
 from ticketdesk.events.models import Event
 from ticketdesk.idempotency.models import IdempotentRequest
@@ -39,6 +39,7 @@ __all__ = [
     "BusinessHours",
     "Checkpoint",
     "CustomField",
+    "CustomFieldsVersion",
     "Event",
     "IdempotentRequest",
     "InboundEmail",

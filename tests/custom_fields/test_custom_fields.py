@@ -1,7 +1,7 @@
 """Custom fields: definitions, typed values on tickets, customer visibility, the cf. filter."""
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect, text
 
 from tests.factories import API, footprint, in_db
 
@@ -204,6 +204,90 @@ def test_deleting_a_definition_hides_old_values_and_keeps_the_key(client, people
         == 404
     )
     assert_422(create(client, agent, custom_fields={"plan": "pro"}), "custom_fields.plan")
+
+
+def _definition_reads(client, read):
+    """What `read()` answers, and how many statements read the field definitions meanwhile."""
+    engine = client.app.state.engine.sync_engine
+    seen = []
+
+    def _record(_conn, _cursor, statement, _parameters, _context, _many):
+        if "FROM custom_fields_version LEFT OUTER JOIN custom_fields" in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", _record)
+    try:
+        return read(), len(seen)
+    finally:
+        event.remove(engine, "before_cursor_execute", _record)
+
+
+def test_definitions_are_reread_only_after_a_change(client, people):
+    admin, agent = people["super_admin"], people["agent"]
+    define(client, admin, "plan", "select", options=["basic", "pro"])
+    define(client, admin, "order_number", "text")
+    ticket = create(client, agent, custom_fields={"plan": "pro", "order_number": "A-1"}).json()
+    url = f"{TICKETS}/{ticket['id']}"
+
+    def values():
+        response = client.get(url, headers=agent.headers)
+        assert response.status_code == 200, response.text
+        return response.json()["custom_fields"]
+
+    values()
+    assert _definition_reads(client, values) == ({"plan": "pro", "order_number": "A-1"}, 0)
+
+    # Changed behind the API's back (an operator's SQL): the next read sees it.
+    async def _drop_order_number(session):
+        await session.execute(
+            text("UPDATE custom_fields SET deleted_at = updated_at WHERE key = 'order_number'")
+        )
+
+    in_db(client, _drop_order_number)
+    assert _definition_reads(client, values) == ({"plan": "pro"}, 1)
+    assert _definition_reads(client, values) == ({"plan": "pro"}, 0)
+    # And through the API.
+    define(client, admin, "region", "text")
+    patched = client.patch(url, json={"custom_fields": {"region": "EU"}}, headers=agent.headers)
+    assert patched.status_code == 200, patched.text
+
+    def listed():
+        page = client.get(f"{TICKETS}/", headers=agent.headers).json()
+        return [t["custom_fields"] for t in page if t["id"] == ticket["id"]]
+
+    assert _definition_reads(client, listed) == ([{"plan": "pro", "region": "EU"}], 1)
+    assert _definition_reads(client, listed) == ([{"plan": "pro", "region": "EU"}], 0)
+
+
+def test_definitions_a_rolled_back_change_showed_are_not_kept(client, people):
+    """A writing transaction sees its own uncommitted definitions: were they kept, a later
+    commit that reaches the same version would be presented with them."""
+    admin, agent, customer = people["super_admin"], people["agent"], people["individual"]
+    define(client, admin, "plan", "text")  # staff only
+    ticket = create(client, agent, user_id=customer.id, custom_fields={"plan": "pro"}).json()
+    url = f"{TICKETS}/{ticket['id']}"
+
+    async def _show_to_customers_then_roll_back(session):
+        from ticketdesk.custom_fields import service
+        from ticketdesk.tickets.models import Ticket
+        from ticketdesk.tickets.service import TICKET_VIEW
+
+        await session.execute(text("UPDATE custom_fields SET visible_to_customer = true"))
+        row = (await session.execute(TICKET_VIEW.where(Ticket.id == ticket["id"]))).one()
+        fields = await service.field_set_for(session, [row])
+        await session.rollback()
+        return fields.fields["plan"].visible_to_customer
+
+    assert in_db(client, _show_to_customers_then_roll_back) is True
+
+    async def _relabel(session):
+        await session.execute(text("UPDATE custom_fields SET label = 'Plan name'"))
+
+    in_db(client, _relabel)
+    shown = client.get(url, headers=customer.headers)
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["custom_fields"] == {}
+    assert client.get(url, headers=agent.headers).json()["custom_fields"] == {"plan": "pro"}
 
 
 def test_adding_a_field_never_alters_the_tickets_table(client, people):

@@ -13,7 +13,7 @@ from ticketdesk import clock, db
 from ticketdesk.auth import policy
 from ticketdesk.auth.models import User
 from ticketdesk.custom_fields import values
-from ticketdesk.custom_fields.models import CustomField, FieldType
+from ticketdesk.custom_fields.models import CustomField, CustomFieldsVersion, FieldType
 from ticketdesk.custom_fields.schemas import CustomFieldIn, CustomFieldUpdate
 from ticketdesk.custom_fields.values import FieldDef
 from ticketdesk.errors import Conflict, Forbidden, Invalid, NotFound
@@ -105,6 +105,23 @@ DEFINITIONS = LIVE.with_only_columns(
 )
 
 
+# The definitions' version (see CustomFieldsVersion), for a statement that reads tickets to
+# carry: tickets.service.TICKET_VIEW has it as `cf_version`.
+VERSION = select(CustomFieldsVersion.version).scalar_subquery()
+
+# The definitions with their version, read together (so both are of one moment): the version
+# comes on every row, and alone (key None) when no field is defined.
+VERSIONED_DEFINITIONS = (
+    select(CustomFieldsVersion.version.label("cf_version"), *DEFINITIONS.selected_columns)
+    .select_from(CustomFieldsVersion)
+    .outerjoin(CustomField, CustomField.deleted_at.is_(None))
+    .order_by(CustomField.position, CustomField.id)
+)
+
+# Per database: the definitions last read and their version.
+_kept: dict[str, tuple[int, FieldSet]] = {}
+
+
 async def field_set(session: AsyncSession) -> FieldSet:
     rows = await db.execute(session, DEFINITIONS)
     return FieldSet({row.key: _definition(row) for row in rows})
@@ -112,10 +129,24 @@ async def field_set(session: AsyncSession) -> FieldSet:
 
 async def field_set_for(session: AsyncSession, tickets: Iterable[Any]) -> FieldSet:
     """The definitions needed to present these tickets' values: without a value among them,
-    none (and no query)."""
+    none (and no query). Rows that carry the definitions' version (`cf_version`, read in their
+    own statement) are presented with the definitions kept for that version, without a query;
+    any change of a definition raises the version in its own commit."""
+    tickets = list(tickets)
     if not any(ticket.custom_fields for ticket in tickets):
         return FieldSet({})
-    return await field_set(session)
+    version = getattr(tickets[0], "cf_version", None)
+    database = str(session.get_bind().engine.url)
+    kept = _kept.get(database)
+    if kept is not None and version is not None and kept[0] == version:
+        return kept[1]
+    rows = list(await db.execute(session, VERSIONED_DEFINITIONS))
+    fields = FieldSet({row.key: _definition(row) for row in rows if row.key is not None})
+    # Kept only from a read session: it sees committed definitions only, where a writing
+    # transaction sees its own changes, which may yet roll back.
+    if rows and isinstance(session, db.AsyncReadSession):
+        _kept[database] = (rows[0].cf_version, fields)
+    return fields
 
 
 # --- the list filter ------------------------------------------------------------------------

@@ -54,6 +54,8 @@ TICKET_VIEW = (
         _creator.email.label("creator_email"),
         _assignee.full_name.label("assigned_to_name"),
         _assignee.email.label("assigned_to_email"),
+        # Lets the presentation reuse the custom-field definitions it keeps (no query).
+        custom_fields.VERSION.label("cf_version"),
     )
     .join(_creator, _creator.id == Ticket.user_id)
     .outerjoin(_assignee, _assignee.id == Ticket.assigned_to_id)
