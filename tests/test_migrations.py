@@ -104,3 +104,11 @@ def test_the_comparison_does_see_differences(database_url):
         ("add_column", "users", "nickname"),
         ("modify_type", "tickets", "subject"),
     }
+
+
+def test_every_revision_id_fits_the_version_table():
+    """alembic_version.version_num is VARCHAR(32): PostgreSQL refuses a longer id at upgrade,
+    where SQLite would store it."""
+    scripts = ScriptDirectory.from_config(db._alembic_config())
+    too_long = [s.revision for s in scripts.walk_revisions() if len(s.revision) > 32]
+    assert too_long == []

@@ -56,3 +56,16 @@ def test_filter_plan_uses_the_gin_index(client, people):
     for plan in in_db(client, _plans):
         assert "ix_tickets_custom_fields" in plan, plan
         assert "Seq Scan on tickets" not in plan, plan
+
+
+def test_the_values_index_has_no_pending_list(client):
+    """New values go into the index at once: filtered reads never scan a pending list."""
+
+    async def _options(session):
+        return (
+            await session.execute(
+                text("SELECT reloptions FROM pg_class WHERE relname = 'ix_tickets_custom_fields'")
+            )
+        ).scalar()
+
+    assert in_db(client, _options) == ["fastupdate=off"]

@@ -86,6 +86,8 @@ class Ticket(Base):
             "custom_fields",
             postgresql_using="gin",
             postgresql_ops={"custom_fields": "jsonb_path_ops"},
+            # No pending list: reads never scan entries waiting to be merged.
+            postgresql_with={"fastupdate": "off"},
         ).ddl_if(dialect="postgresql"),
         # The desk's views of unsolved tickets, each in its order.
         Index("ix_tickets_unsolved_created", "created_at", "id", **UNSOLVED_WHERE),
