@@ -4,7 +4,6 @@ ticket answered 201 is there after a restart."""
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -13,9 +12,8 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_SECRET
-from tests.tickets.test_numbering_race import _free_port
+from tests.servers import TICKETDESK, free_port
 
-TICKETDESK = str(Path(sys.executable).with_name("ticketdesk"))
 PASSWORD = "velvet-orbit-canyon-42"
 
 pytestmark = pytest.mark.server
@@ -48,7 +46,7 @@ def _start(database_url: str, data_dir: Path, port: int) -> subprocess.Popen[byt
 
 
 def test_acknowledged_creates_survive_sigkill(database_url, tmp_path):
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api/v1"
     process = _start(database_url, tmp_path, port)
     try:

@@ -27,12 +27,11 @@ import pytest
 
 from tests.conftest import TEST_SECRET
 from tests.factories import make_user
-from tests.tickets.test_numbering_race import _free_port
+from tests.servers import TICKETDESK, free_port
 
 pytestmark = pytest.mark.server
 
 ROOT = Path(__file__).resolve().parents[1]
-TICKETDESK = str(Path(sys.executable).with_name("ticketdesk"))
 LIMIT = 30  # requests per user per minute
 LEASE = 3  # seconds a dead worker's jobs stay claimed
 WORKER_CONCURRENCY = 2
@@ -110,7 +109,7 @@ def deployment(database_url: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
         # A starved machine may queue work for long; failures here must be real ones.
         "TICKETDESK_DB_TIMEOUT_SECONDS": "120",
     }
-    receiver_port = _free_port()
+    receiver_port = free_port()
     # Slower than the load makes deliveries: the senders are busy when the worker dies.
     receiver_args = ["--port", str(receiver_port), "--delay", "0.4"]
     receiver = Process(
@@ -118,7 +117,7 @@ def deployment(database_url: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
         env,
         tmp_path / "receiver.log",
     )
-    ports = [_free_port() for _ in range(3)]
+    ports = [free_port() for _ in range(3)]
     api = [
         Process(
             [TICKETDESK, "serve", "--host", "127.0.0.1", "--port", str(port)],

@@ -2,7 +2,6 @@
 server mode on 127.0.0.1, a real HTTP server, not a mock of the client)."""
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,15 +13,10 @@ from httpx import Response
 
 from tests.conftest import _settings
 from tests.factories import API, Actor
+from tests.servers import free_port
 from ticketdesk.config import Settings
 
 BUCKET = "ticketdesk-test"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -2,23 +2,15 @@
 while it streams, without the server's memory growing (RSS read from /proc)."""
 
 import os
-import queue
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.attachments.conftest import free_port
-from tests.conftest import TEST_SECRET
+from tests.servers import serve
 
-TICKETDESK = str(Path(sys.executable).with_name("ticketdesk"))
 MB = 1024 * 1024
-# A loaded machine (other test runs) can take a while to import and migrate.
-STARTUP_SECONDS = 180.0
 
 
 def rss_kib(pid: int, field: str = "VmRSS") -> int:
@@ -30,52 +22,9 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "TICKETDESK_DATABASE_URL": database_url,
-        "TICKETDESK_SECRET_KEY": TEST_SECRET,
-        "TICKETDESK_JOBS_INTERVAL_SECONDS": "0",
-        "TICKETDESK_WORKER": "false",
-        "TICKETDESK_DATA_DIR": str(tmp_path),
-        "TICKETDESK_MAX_UPLOAD_MB": "25",
-    }
-    process = subprocess.Popen(
-        [TICKETDESK, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: queue.Queue[str | None] = queue.Queue()
-    log: list[str] = []
-
-    def _read() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            log.append(line)
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=_read, daemon=True).start()
-    try:
-        while True:
-            try:
-                line = lines.get(timeout=STARTUP_SECONDS)
-            except queue.Empty:
-                pytest.fail(f"server did not start:\n{''.join(log)}")
-            if line is None:
-                pytest.fail(f"server exited with {process.wait()}:\n{''.join(log)}")
-            if f"Uvicorn running on http://127.0.0.1:{port}" in line:
-                break
-        yield f"http://127.0.0.1:{port}", process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    env = {"TICKETDESK_WORKER": "false", "TICKETDESK_MAX_UPLOAD_MB": "25"}
+    with serve(database_url, tmp_path, env) as running:
+        yield running.base, running.process.pid
 
 
 def _body(total: int) -> Iterator[bytes]:

@@ -5,7 +5,6 @@ import imaplib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -21,17 +20,12 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from tests.factories import API, in_db, run_jobs
+from tests.servers import free_port
 from ticketdesk.config import Settings
 from ticketdesk.mail.models import InboundEmail
 from ticketdesk.main import create_app
 
 CORPUS = Path(__file__).parent / "corpus"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -2,12 +2,6 @@
 server process."""
 
 import asyncio
-import os
-import queue
-import socket
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,80 +9,26 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET
+from tests.servers import serve
 
 PARALLEL = 500
 # SQLite's writers wait for its lock by polling, not in a queue: with hundreds waiting, one can
 # be passed over past its 30 s busy timeout on a starved machine. Its race is kept smaller.
 PARALLEL_SQLITE = 100
-STARTUP_TIMEOUT = 60.0
-TICKETDESK = str(Path(sys.executable).with_name("ticketdesk"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[str]:
     """A `ticketdesk serve` process on the test database; yields its base URL once ready."""
-    port = _free_port()
     env = {
-        **os.environ,
-        "TICKETDESK_DATABASE_URL": database_url,
-        "TICKETDESK_SECRET_KEY": TEST_SECRET,
-        "TICKETDESK_JOBS_INTERVAL_SECONDS": "0",
-        "TICKETDESK_DATA_DIR": str(tmp_path),
         # Parallel creates queue on the day's number; on a busy machine the queue can outlast
         # the default statement timeout, which these tests are not about.
         "TICKETDESK_DB_TIMEOUT_SECONDS": "600",
         # Nor about per-user request limits: one user sends hundreds of requests a minute.
         "TICKETDESK_RATE_LIMIT_PER_MINUTE": "0",
     }
-    process = subprocess.Popen(
-        [TICKETDESK, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    # uvicorn logs to stderr; a reader thread keeps the pipe drained and reports startup,
-    # so waiting needs no polling loop. "Uvicorn running on" comes after the socket is bound
-    # ("Application startup complete" comes before): the port is really this process's.
-    lines: queue.Queue[str | None] = queue.Queue()
-    log: list[str] = []
-
-    def _read() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            log.append(line)
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=_read, daemon=True).start()
-    try:
-        while True:
-            try:
-                line = lines.get(timeout=STARTUP_TIMEOUT)
-            except queue.Empty:
-                pytest.fail(f"server did not start in {STARTUP_TIMEOUT}s:\n{''.join(log)}")
-            if line is None:
-                pytest.fail(f"server exited with {process.wait()}:\n{''.join(log)}")
-            if f"Uvicorn running on http://127.0.0.1:{port}" in line:
-                break
-        base = f"http://127.0.0.1:{port}"
-        ready = httpx.get(f"{base}/readyz", timeout=10)
-        assert ready.status_code == 200, ready.text
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with serve(database_url, tmp_path, env) as running:
+        yield running.base
 
 
 @pytest.mark.server

@@ -5,12 +5,7 @@ Browser tests skip with a loud message when /usr/bin/chromium is missing, except
 """
 
 import os
-import queue
-import socket
-import subprocess
-import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET
+from tests.servers import free_port, serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -39,10 +34,8 @@ SCREENSHOTS = Path(
     os.environ.get("TICKETDESK_SCREENSHOTS")
     or Path(tempfile.gettempdir()) / "ticketdesk-screenshots"
 )
-TICKETDESK = str(Path(sys.executable).with_name("ticketdesk"))
 ADMIN = ("admin@example.com", "admin-password-1", "Ana Admin")
 PASSWORD = "browser-password-1"
-STARTUP_TIMEOUT = 60.0
 
 
 def require_chromium() -> None:
@@ -53,12 +46,6 @@ def require_chromium() -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{missing} is missing; CI must run the browser tests")
     pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -85,58 +72,17 @@ class Server:
 
 def start_server(database_url: str, data_dir: Path) -> Iterator[Server]:
     """A real server process on a free port; yields once it answers /readyz."""
-    port = _free_port()
+    port = free_port()
     env = {
-        **os.environ,
-        "TICKETDESK_DATABASE_URL": database_url,
-        "TICKETDESK_SECRET_KEY": TEST_SECRET,
-        "TICKETDESK_DATA_DIR": str(data_dir),
         # Mailed links (password reset) point at this server.
         "TICKETDESK_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "TICKETDESK_ADMIN_EMAIL": ADMIN[0],
         "TICKETDESK_ADMIN_PASSWORD": ADMIN[1],
         "TICKETDESK_ADMIN_NAME": ADMIN[2],
         "TICKETDESK_LIVE_POLL_SECONDS": "0.2",
-        "TICKETDESK_JOBS_INTERVAL_SECONDS": "0",
     }
-    process = subprocess.Popen(
-        [TICKETDESK, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: queue.Queue[str | None] = queue.Queue()
-    log: list[str] = []
-
-    def _read() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            log.append(line)
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=_read, daemon=True).start()
-    try:
-        while True:
-            try:
-                line = lines.get(timeout=STARTUP_TIMEOUT)
-            except queue.Empty:
-                pytest.fail(f"server did not start in {STARTUP_TIMEOUT}s:\n{''.join(log)}")
-            if line is None:
-                pytest.fail(f"server exited with {process.wait()}:\n{''.join(log)}")
-            if f"Uvicorn running on http://127.0.0.1:{port}" in line:
-                break
-        base = f"http://127.0.0.1:{port}"
-        assert httpx.get(f"{base}/readyz", timeout=10).status_code == 200
-        yield Server(base, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with serve(database_url, data_dir, env, port=port, stop_seconds=20) as running:
+        yield Server(running.base, running.log)
 
 
 def launch(playwright: Any) -> Any:
