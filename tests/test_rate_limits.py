@@ -8,8 +8,7 @@ from ticketdesk.main import create_app
 
 def sync(client):
     async def _sync():
-        async with client.app.state.database.write() as session:
-            await client.app.state.rate_limiter.sync(session)
+        await client.app.state.rate_limiter.sync(client.app.state.rate_counts)
 
     client.portal.call(_sync)
 

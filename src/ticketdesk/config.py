@@ -66,7 +66,10 @@ class Settings(BaseSettings):
     metrics: bool = False
     metrics_allow_ips: str = "127.0.0.1,::1"
     ready_max_job_lag_seconds: float = 600.0
+    # Throttles and rate limits counted in Redis instead of the database (redis://host:port/db);
+    # its keys start with redis_prefix, so deployments may share one Redis.
     redis_url: str = ""
+    redis_prefix: str = "ticketdesk:"
     # Ticket lists count at most this many matches for X-Total-Count (0: always exact).
     list_count_limit: int = 10_000
     # Mail (EMAIL.md): outgoing SMTP, the polled mailbox, links and addresses in mails.

@@ -5,7 +5,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,7 +19,7 @@ from ticketdesk import __version__, db, health, http, logs, metrics, openapi
 from ticketdesk.assignment_rules.router import router as assignment_rules_router
 from ticketdesk.attachments.router import router as attachments_router
 from ticketdesk.attachments.upload import MultipartUploads
-from ticketdesk.auth import passwords, security
+from ticketdesk.auth import passwords, ratelimit, security, throttle
 from ticketdesk.auth import service as accounts
 from ticketdesk.auth.models import Role
 from ticketdesk.auth.ratelimit import RateLimiter
@@ -49,6 +49,9 @@ from ticketdesk.ticket_templates.router import router as ticket_templates_router
 from ticketdesk.tickets.router import router as tickets_router
 from ticketdesk.web import router as web
 from ticketdesk.webhooks.router import router as webhooks_router
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 API_PREFIX = "/api/v1"
 
@@ -111,6 +114,8 @@ async def _bootstrap_admin(app: FastAPI, data: UserCreate | None) -> None:
 
 
 log = logging.getLogger("ticketdesk")
+# Seconds a throttle or rate-limit call waits for Redis before the database stands in.
+REDIS_TIMEOUT = 2.0
 
 
 async def _share_rate_counts(app: FastAPI) -> None:
@@ -119,8 +124,7 @@ async def _share_rate_counts(app: FastAPI) -> None:
     while True:
         await asyncio.sleep(1)
         try:
-            async with app.state.database.write() as session:
-                await limiter.sync(session)
+            await limiter.sync(app.state.rate_counts)
         except Exception:
             log.warning("could not share the rate-limit counts", exc_info=True)
 
@@ -141,6 +145,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = db.make_sessionmaker(engine)
     app.state.read_sessionmaker = db.make_read_sessionmaker(engine)
     app.state.database = db.Database(app.state.sessionmaker, app.state.read_sessionmaker)
+    shared = _shared_counts(app, settings)
     await db.migrate(engine)
     app.state.migration_head, app.state.known_migrations = db.migration_head()
     await _bootstrap_admin(app, admin)
@@ -165,7 +170,31 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(runner, settings.shutdown_seconds + 5)
+        if shared is not None:
+            await shared.aclose()
         await engine.dispose()
+
+
+def _shared_counts(app: FastAPI, settings: Settings) -> "Redis | None":
+    """Where throttles and rate limits are counted for every process: the database, or Redis
+    when TICKETDESK_REDIS_URL is set (the database then stands in while Redis is away). The
+    Redis client, if any, is returned for closing."""
+    throttles = throttle.InDatabase(app.state.database)
+    counts = ratelimit.CountsInDatabase(app.state.database)
+    app.state.throttles, app.state.rate_counts = throttles, counts
+    if not settings.redis_url:
+        return None
+    from redis.asyncio import Redis
+
+    # Short timeouts: a login waits for Redis before falling back to the database.
+    client = Redis.from_url(
+        settings.redis_url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
+    )
+    prefix = settings.redis_prefix
+    app.state.throttles = throttle.InRedis(client, throttles, prefix=prefix)
+    app.state.rate_counts = ratelimit.CountsInRedis(client, counts, prefix=prefix)
+    log.info("throttles and rate limits: Redis at %s", db.describe(settings.redis_url))
+    return client
 
 
 def _render_domain_error(_request: Request, exc: Exception) -> JSONResponse:

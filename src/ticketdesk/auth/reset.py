@@ -58,16 +58,21 @@ async def request_reset(
 
 
 async def request_reset_limited(
-    database: Database, config: MailConfig, email: str, *, limit: throttle.Limit, now: datetime
+    database: Database,
+    throttles: throttle.Throttles,
+    config: MailConfig,
+    email: str,
+    *,
+    limit: throttle.Limit,
+    now: datetime,
 ) -> None:
     """`request_reset`, throttled per address whether or not it has an account (429)."""
-    key = limit.key(email.strip().lower())
-    async with database.read() as session:
-        wait = await throttle.retry_after(session, limit, key, now)
+    counted = (limit, limit.key(email.strip().lower()))
+    wait = await throttles.wait(now, counted)
     if wait:
         raise Throttled("too many password reset requests, try again later", retry_after=wait)
+    await throttles.hit(now, counted)
     async with database.write() as session:
-        await throttle.hit(session, limit, key, now)
         await request_reset(session, config, email, now=now)
 
 

@@ -72,6 +72,7 @@ async def register(request: Request, database: DatabaseDep, data: RegisterIn) ->
         raise Forbidden("registration is switched off")
     user = await accounts.register(
         database,
+        request.app.state.throttles,
         email=data.email,
         password=data.password,
         full_name=data.full_name,
@@ -88,6 +89,7 @@ async def _login(
 ) -> TokenOut:
     user = await accounts.login(
         database,
+        request.app.state.throttles,
         data.email,
         data.password,
         client=client_address(request),
@@ -170,6 +172,7 @@ async def change_password(
     answer carries a new one."""
     changed = await accounts.change_password(
         database,
+        request.app.state.throttles,
         user,
         current=data.current_password,
         new=data.new_password,
@@ -315,7 +318,12 @@ async def request_password_reset(
     """Always 202, whether or not the address has an account; throttled per address."""
     settings: Settings = request.app.state.settings
     await reset.request_reset_limited(
-        database, mail_config(settings), data.email, limit=reset_limit(settings), now=clock.now()
+        database,
+        request.app.state.throttles,
+        mail_config(settings),
+        data.email,
+        limit=reset_limit(settings),
+        now=clock.now(),
     )
     return {"detail": "if the address has an account, a reset link is on its way"}
 

@@ -102,6 +102,7 @@ class LoginLimits:
 
 async def login(
     database: Database,
+    throttles: throttle.Throttles,
     email: str,
     password: str,
     *,
@@ -110,33 +111,27 @@ async def login(
     now: datetime,
 ) -> User:
     """Check the password without holding a transaction, counting failures per address and
-    client and per client in the database (so every process shares them).
+    client and per client where every process shares them (`throttles`).
 
     The hash runs for unknown addresses too, so timing does not tell which accounts exist;
     a throttled address is refused before any hash. Raises Throttled or Unauthorized.
     """
     email = email.strip().lower()
-    address_key = limits.address.key(email, client)
-    client_key = limits.client.key(client)
+    address = (limits.address, limits.address.key(email, client))
+    per_client = (limits.client, limits.client.key(client))
+    wait = await throttles.wait(now, address, per_client)
+    if wait:
+        raise Throttled("too many failed logins, try again later", retry_after=wait)
     async with database.read() as session:
-        wait = max(
-            await throttle.retry_after(session, limits.address, address_key, now),
-            await throttle.retry_after(session, limits.client, client_key, now),
-        )
-        if wait:
-            raise Throttled("too many failed logins, try again later", retry_after=wait)
         user = await find_by_email(session, email)
-        had_failures = await throttle.has_hits(session, address_key)
+    had_failures = await throttles.has_hits(address[1])
     password_hash = user.password_hash if user is not None else None
     matched = await security.verify_password(password_hash, password)
     if not matched or user is None or not user.is_active:
-        async with database.write() as session:
-            await throttle.hit(session, limits.address, address_key, now)
-            await throttle.hit(session, limits.client, client_key, now)
+        await throttles.hit(now, address, per_client)
         raise Unauthorized("incorrect email or password")
     if had_failures:
-        async with database.write() as session:
-            await throttle.clear(session, address_key)
+        await throttles.clear(address[1])
     return user
 
 
@@ -146,6 +141,7 @@ def registration_limit(per_hour: int) -> throttle.Limit:
 
 async def register(
     database: Database,
+    throttles: throttle.Throttles,
     *,
     email: str,
     password: str,
@@ -158,17 +154,15 @@ async def register(
     """Self-registration, throttled per client (an existing address is still a 409, but a
     client can only ask so often). The password is hashed before the transaction begins."""
     limit = registration_limit(per_client_per_hour)
-    key = limit.key(client)
-    async with database.read() as session:
-        wait = await throttle.retry_after(session, limit, key, now)
+    counted = (limit, limit.key(client))
+    wait = await throttles.wait(now, counted)
     if wait:
         raise Throttled(
             "too many registrations from this client, try again later", retry_after=wait
         )
     await passwords.require_strong(password, email=email, full_name=full_name)
     password_hash = await security.hash_password(password)
-    async with database.write() as session:
-        await throttle.hit(session, limit, key, now)
+    await throttles.hit(now, counted)
     async with database.write() as session:
         return await create_user(
             session, email=email, password_hash=password_hash, full_name=full_name, role=role
@@ -282,13 +276,20 @@ async def _keep_an_administrator(session: AsyncSession, leaving: User) -> None:
 
 
 async def change_password(
-    database: Database, user: User, *, current: str, new: str, client: str, limits: LoginLimits
+    database: Database,
+    throttles: throttle.Throttles,
+    user: User,
+    *,
+    current: str,
+    new: str,
+    client: str,
+    limits: LoginLimits,
 ) -> User:
     """The current password is checked as a login is (same throttles); the new one must be
     strong. Every earlier token ends; the caller gets a fresh one."""
     now = clock.now()
     try:
-        await login(database, user.email, current, client=client, limits=limits, now=now)
+        await login(database, throttles, user.email, current, client=client, limits=limits, now=now)
     except Unauthorized:
         raise Invalid("the current password is wrong", field="current_password") from None
     await passwords.require_strong(

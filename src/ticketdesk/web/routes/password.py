@@ -58,8 +58,8 @@ async def ask_for_link(request: Request, database: DatabaseDep, email: Text = ""
     try:
         data = PasswordResetIn(email=email)
         await reset.request_reset_limited(
-            database, mail_config(settings), data.email, limit=reset_limit(settings),
-            now=clock.now(),
+            database, request.app.state.throttles, mail_config(settings), data.email,
+            limit=reset_limit(settings), now=clock.now(),
         )  # fmt: skip
     except ValidationError:
         return _page(request, {"step": "sent", "notice": SENT})

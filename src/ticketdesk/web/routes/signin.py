@@ -78,6 +78,7 @@ async def login(
     try:
         user = await accounts.login(
             database,
+            request.app.state.throttles,
             email,
             password,
             client=client_address(request),
@@ -139,6 +140,7 @@ async def register(
         data = RegisterIn(email=email, password=password, full_name=full_name)
         user = await accounts.register(
             database,
+            request.app.state.throttles,
             email=data.email,
             password=data.password,
             full_name=data.full_name,
