@@ -19,6 +19,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 BUMP = "UPDATE custom_fields_version SET version = version + 1"
+# SQLite has row triggers only: one per kind of change.
+SQLITE_TRIGGERS = {
+    "INSERT": "custom_fields_inserted",
+    "UPDATE": "custom_fields_updated",
+    "DELETE": "custom_fields_deleted",
+}
 
 
 def upgrade() -> None:
@@ -40,11 +46,8 @@ def upgrade() -> None:
             " FOR EACH STATEMENT EXECUTE FUNCTION custom_fields_changed()"
         )
     else:
-        for change in ("INSERT", "UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER custom_fields_{change.lower()}d AFTER {change} ON custom_fields"
-                f" BEGIN {BUMP}; END"
-            )
+        for change, name in SQLITE_TRIGGERS.items():
+            op.execute(f"CREATE TRIGGER {name} AFTER {change} ON custom_fields BEGIN {BUMP}; END")
 
 
 def downgrade() -> None:
@@ -52,6 +55,6 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER custom_fields_changed ON custom_fields")
         op.execute("DROP FUNCTION custom_fields_changed()")
     else:
-        for change in ("insert", "update", "delete"):
-            op.execute(f"DROP TRIGGER custom_fields_{change}d")
+        for name in SQLITE_TRIGGERS.values():
+            op.execute(f"DROP TRIGGER {name}")
     op.drop_table("custom_fields_version")
