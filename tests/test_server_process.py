@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_SECRET
-from tests.tickets.test_numbering_race import _free_port
+from tests.servers import free_port
 
 TICKETDESK = str(Path(sys.executable).with_name("ticketdesk"))
 PASSWORD = "velvet-orbit-canyon-42"
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.server
 
 
 def test_logs_proxies_and_sigterm(database_url, tmp_path):
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "server.log"
     env = {
         **os.environ,

@@ -3,7 +3,6 @@ connection stays usable for the requests behind it (a real uvicorn server, in a 
 
 import http.client
 import json
-import socket
 import threading
 import time
 
@@ -13,14 +12,9 @@ import uvicorn
 from fastapi import APIRouter
 from sqlalchemy import exc as sa_exc
 
+from tests.servers import free_port
 from ticketdesk.http import error_response
 from ticketdesk.main import create_app
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_unhandled_error_is_json_and_the_connection_survives(settings, caplog):
@@ -32,7 +26,7 @@ def test_unhandled_error_is_json_and_the_connection_survives(settings, caplog):
         raise RuntimeError("a bug")
 
     app.include_router(boom)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
