@@ -80,6 +80,8 @@ def start_server(database_url: str, data_dir: Path) -> Iterator[Server]:
         "TICKETDESK_ADMIN_PASSWORD": ADMIN[1],
         "TICKETDESK_ADMIN_NAME": ADMIN[2],
         "TICKETDESK_LIVE_POLL_SECONDS": "0.2",
+        # Open live streams would hold a graceful stop for the default 20 s.
+        "TICKETDESK_SHUTDOWN_SECONDS": "2",
     }
     with serve(database_url, data_dir, env, port=port, stop_seconds=20) as running:
         yield Server(running.base, running.log)
