@@ -42,6 +42,14 @@ def test_a_bad_port_variable_is_one_clear_line(database_url, tmp_path, monkeypat
     assert "Traceback" not in result.stderr
 
 
+def test_a_redis_url_without_its_scheme_is_one_clear_line(database_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("TICKETDESK_REDIS_URL", "localhost:6379")
+    result = run_cli(database_url, tmp_path, "serve")
+    assert result.returncode == 2
+    assert "TICKETDESK_REDIS_URL" in result.stderr and "redis://" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_a_missing_postgresql_database_is_one_clear_line(tmp_path):
     url = "postgresql://postgres@127.0.0.1:5432/ticketdesk_no_such_database"
     result = run_cli(url, tmp_path, "serve", "--port", "1")

@@ -115,6 +115,13 @@ class Settings(BaseSettings):
     web_session_hours: float = 168.0
     live_poll_seconds: float = 0.5
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("a Redis URL: redis://host:6379/0, rediss://... or unix://...")
+        return value
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
