@@ -37,17 +37,21 @@ def test_headers_and_429(settings, fake_clock):
         assert client.get(f"{API}/auth/me", headers=ada.headers).status_code == 200
 
 
+def share_one_count(one, two, user):
+    """With a limit of 4: three requests over two apps, shared; one more anywhere, then 429
+    everywhere."""
+    for client in (one, one, two):
+        assert client.get(f"{API}/auth/me", headers=user.headers).status_code == 200
+    sync(one)
+    sync(two)
+    assert two.get(f"{API}/auth/me", headers=user.headers).status_code == 200
+    sync(two)
+    sync(one)
+    assert one.get(f"{API}/auth/me", headers=user.headers).status_code == 429
+    assert two.get(f"{API}/auth/me", headers=user.headers).status_code == 429
+
+
 def test_processes_share_one_count(settings, fake_clock):
     limited = settings.model_copy(update={"rate_limit_per_minute": 4})
     with TestClient(create_app(limited)) as one, TestClient(create_app(limited)) as two:
-        ada = make_user(one, "individual")
-        for client in (one, one, two):
-            assert client.get(f"{API}/auth/me", headers=ada.headers).status_code == 200
-        sync(one)
-        sync(two)
-        # 3 of 4 used across both: one more anywhere, then 429 everywhere.
-        assert two.get(f"{API}/auth/me", headers=ada.headers).status_code == 200
-        sync(two)
-        sync(one)
-        assert one.get(f"{API}/auth/me", headers=ada.headers).status_code == 429
-        assert two.get(f"{API}/auth/me", headers=ada.headers).status_code == 429
+        share_one_count(one, two, make_user(one, "individual"))

@@ -18,6 +18,7 @@ from redis import Redis, RedisError
 
 from tests.factories import API, PASSWORD, count_rows, make_user
 from tests.servers import free_port
+from tests.test_rate_limits import share_one_count, sync
 from ticketdesk import clock
 from ticketdesk.auth import throttle
 from ticketdesk.auth.models import RateCount, ThrottleHit
@@ -128,23 +129,8 @@ def test_request_limits_are_counted_in_redis_for_every_process(settings, redis_p
         update={"redis_url": REDIS_URL, "redis_prefix": redis_prefix, "rate_limit_per_minute": 4}
     )
     with TestClient(create_app(limited)) as one, TestClient(create_app(limited)) as two:
-
-        def sync(client):
-            async def _sync():
-                await client.app.state.rate_limiter.sync(client.app.state.rate_counts)
-
-            client.portal.call(_sync)
-
         ada = make_user(one, "individual")
-        for client in (one, one, two):
-            assert client.get(f"{API}/auth/me", headers=ada.headers).status_code == 200
-        sync(one)
-        sync(two)
-        assert two.get(f"{API}/auth/me", headers=ada.headers).status_code == 200
-        sync(two)
-        sync(one)
-        assert one.get(f"{API}/auth/me", headers=ada.headers).status_code == 429
-        assert two.get(f"{API}/auth/me", headers=ada.headers).status_code == 429
+        share_one_count(one, two, ada)
         assert count_rows(one, RateCount) == 0
         window = int(clock.now().timestamp() // 60)
         assert keys(redis_prefix) == [f"{redis_prefix}rate:{window}:user:{ada.id}"]
@@ -166,10 +152,7 @@ def test_the_database_counts_while_redis_is_away(settings, fake_clock):
         assert login(client, ada.email).status_code == 429
         assert count_rows(client, ThrottleHit) == 2 * away.login_attempts_per_minute
 
-        async def _sync():
-            await client.app.state.rate_limiter.sync(client.app.state.rate_counts)
-
         bob = make_user(client, "individual")
         assert client.get(f"{API}/auth/me", headers=bob.headers).status_code == 200
-        client.portal.call(_sync)
+        sync(client)
         assert count_rows(client, RateCount) == 1
