@@ -145,7 +145,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = db.make_sessionmaker(engine)
     app.state.read_sessionmaker = db.make_read_sessionmaker(engine)
     app.state.database = db.Database(app.state.sessionmaker, app.state.read_sessionmaker)
-    shared = _shared_counts(app, settings)
+    redis = _shared_counts(app, settings)
     await db.migrate(engine)
     app.state.migration_head, app.state.known_migrations = db.migration_head()
     await _bootstrap_admin(app, admin)
@@ -170,8 +170,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(runner, settings.shutdown_seconds + 5)
-        if shared is not None:
-            await shared.aclose()
+        if redis is not None:
+            await redis.aclose()
         await engine.dispose()
 
 

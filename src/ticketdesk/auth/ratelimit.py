@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Protocol
 from redis import RedisError
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketdesk.auth.models import RateCount
 
@@ -98,33 +97,33 @@ class CountsInDatabase:
 
     async def add(self, window: int, keys: list[str], counts: dict[str, int]) -> dict[str, int]:
         async with self._database.write() as session:
-            return await add_in_database(session, window, keys, counts)
-
-
-async def add_in_database(
-    session: AsyncSession, window: int, keys: list[str], counts: dict[str, int]
-) -> dict[str, int]:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    totals = {}
-    for key in keys:
-        count = counts.get(key, 0)
-        if count:
-            statement = (
-                insert(RateCount)
-                .values(key=key, minute=window, count=count)
-                .on_conflict_do_update(
-                    index_elements=[RateCount.key, RateCount.minute],
-                    set_={"count": RateCount.count + count},
-                )
-                .returning(RateCount.count)
+            insert = (
+                postgresql.insert
+                if session.get_bind().dialect.name == "postgresql"
+                else sqlite.insert
             )
-            totals[key] = (await session.execute(statement)).scalar_one()
-        else:
-            query = select(RateCount.count).where(RateCount.key == key, RateCount.minute == window)
-            totals[key] = await session.scalar(query) or 0
-    if random.randrange(60) == 0:
-        await session.execute(delete(RateCount).where(RateCount.minute < window - 1))
-    return totals
+            totals = {}
+            for key in keys:
+                count = counts.get(key, 0)
+                if count:
+                    statement = (
+                        insert(RateCount)
+                        .values(key=key, minute=window, count=count)
+                        .on_conflict_do_update(
+                            index_elements=[RateCount.key, RateCount.minute],
+                            set_={"count": RateCount.count + count},
+                        )
+                        .returning(RateCount.count)
+                    )
+                    totals[key] = (await session.execute(statement)).scalar_one()
+                else:
+                    query = select(RateCount.count).where(
+                        RateCount.key == key, RateCount.minute == window
+                    )
+                    totals[key] = await session.scalar(query) or 0
+            if random.randrange(60) == 0:
+                await session.execute(delete(RateCount).where(RateCount.minute < window - 1))
+            return totals
 
 
 class CountsInRedis:

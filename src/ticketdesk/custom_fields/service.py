@@ -93,38 +93,46 @@ LIVE = (
 )
 
 
-# What a FieldSet holds, as plain rows: read on every presented ticket that carries values.
-DEFINITIONS = LIVE.with_only_columns(
-    CustomField.key,
-    CustomField.label,
-    CustomField.type,
-    CustomField.options,
-    CustomField.required,
-    CustomField.visible_to_customer,
-    CustomField.editable_by_customer,
-)
-
-
 # The definitions' version (see CustomFieldsVersion), for a statement that reads tickets to
 # carry: tickets.service.TICKET_VIEW has it as `cf_version`.
 VERSION = select(CustomFieldsVersion.version).scalar_subquery()
 
-# The definitions with their version, read together (so both are of one moment): the version
-# comes on every row, and alone (key None) when no field is defined.
-VERSIONED_DEFINITIONS = (
-    select(CustomFieldsVersion.version.label("cf_version"), *DEFINITIONS.selected_columns)
+# What a FieldSet holds, as plain rows, with the definitions' version read in the same
+# statement (so both are of one moment): on every row, and alone (key None) when no field is
+# defined.
+DEFINITIONS = (
+    select(
+        CustomFieldsVersion.version.label("cf_version"),
+        CustomField.key,
+        CustomField.label,
+        CustomField.type,
+        CustomField.options,
+        CustomField.required,
+        CustomField.visible_to_customer,
+        CustomField.editable_by_customer,
+    )
     .select_from(CustomFieldsVersion)
     .outerjoin(CustomField, CustomField.deleted_at.is_(None))
     .order_by(CustomField.position, CustomField.id)
 )
 
-# Per database: the definitions last read and their version.
+# Per database: the definitions last read in a read session, and their version.
 _kept: dict[str, tuple[int, FieldSet]] = {}
 
 
 async def field_set(session: AsyncSession) -> FieldSet:
-    rows = await db.execute(session, DEFINITIONS)
-    return FieldSet({row.key: _definition(row) for row in rows})
+    """The live definitions. Kept for their version only when read in a read session: it sees
+    committed definitions only, where a writing transaction sees its own changes, which may
+    yet roll back."""
+    rows = list(await db.execute(session, DEFINITIONS))
+    fields = FieldSet({row.key: _definition(row) for row in rows if row.key is not None})
+    if rows and isinstance(session, db.AsyncReadSession):
+        _kept[_database(session)] = (rows[0].cf_version, fields)
+    return fields
+
+
+def _database(session: AsyncSession) -> str:
+    return str(session.get_bind().engine.url)
 
 
 async def field_set_for(session: AsyncSession, tickets: Iterable[Any]) -> FieldSet:
@@ -136,17 +144,10 @@ async def field_set_for(session: AsyncSession, tickets: Iterable[Any]) -> FieldS
     if not any(ticket.custom_fields for ticket in tickets):
         return FieldSet({})
     version = getattr(tickets[0], "cf_version", None)
-    database = str(session.get_bind().engine.url)
-    kept = _kept.get(database)
+    kept = _kept.get(_database(session))
     if kept is not None and version is not None and kept[0] == version:
         return kept[1]
-    rows = list(await db.execute(session, VERSIONED_DEFINITIONS))
-    fields = FieldSet({row.key: _definition(row) for row in rows if row.key is not None})
-    # Kept only from a read session: it sees committed definitions only, where a writing
-    # transaction sees its own changes, which may yet roll back.
-    if rows and isinstance(session, db.AsyncReadSession):
-        _kept[database] = (rows[0].cf_version, fields)
-    return fields
+    return await field_set(session)
 
 
 # --- the list filter ------------------------------------------------------------------------
