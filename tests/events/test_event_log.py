@@ -191,3 +191,39 @@ def test_an_answered_ticket_records_no_first_response_breach(client, people, fak
     run_jobs(client)
     assert "ticket.sla_breached" not in types_of(client, tid)
     assert fetch_ticket(client, people["agent"], tid)["first_response_at"] is not None
+
+
+def test_events_with_and_without_an_actor_are_written_in_one_statement(client, people):
+    """A rule's assignment (no actor) and the create (an actor) in one transaction: one INSERT,
+    since every statement there runs while the commit-order lock is held."""
+    from sqlalchemy import event as sa_event
+
+    from ticketdesk import clock, events
+
+    ticket_id = make_ticket(client, people["individual"])["id"]
+    actor = people["agent"]
+    inserts = []
+
+    def _record(_conn, _cursor, statement, _parameters, _context, _many):
+        if statement.lstrip().startswith("INSERT INTO events"):
+            inserts.append(statement)
+
+    async def _record_two(session):
+        from ticketdesk.auth.models import User
+        from ticketdesk.tickets.models import Ticket
+
+        ticket = await session.get(Ticket, ticket_id)
+        agent = await session.get(User, actor.id)
+        now = clock.now()
+        await events.record(session, "t.one", ticket=ticket, actor=agent, data={}, now=now)
+        await events.record(session, "t.two", ticket=ticket, actor=None, data={}, now=now)
+
+    engine = client.app.state.engine.sync_engine
+    sa_event.listen(engine, "before_cursor_execute", _record)
+    try:
+        in_db(client, _record_two)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", _record)
+    assert len(inserts) == 1
+    written = [(e.type, e.actor_id) for e in events_of(client, ticket_id)][-2:]
+    assert written == [("t.one", actor.id), ("t.two", None)]

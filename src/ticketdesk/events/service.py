@@ -120,7 +120,10 @@ def _insert_pending(session: Session) -> None:
         session.execute(
             text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": COMMIT_ORDER_LOCK}
         )
-    session.execute(insert(Event), [event.row() for event in pending])
+    # NULLs rendered: rows with and without an actor or ticket go in one statement instead of
+    # one per shape, inside the window where the commit-order lock is held.
+    rows = [event.row() for event in pending]
+    session.execute(insert(Event), rows, execution_options={"render_nulls": True})
 
 
 @sa_event.listens_for(Session, "after_rollback")
