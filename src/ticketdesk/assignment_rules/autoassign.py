@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
+    Update,
     delete,
     exists,
     func,
@@ -50,34 +51,48 @@ RULE_COLUMNS = AssignmentRule.__table__.c
 HOLD_SECONDS = 600
 
 
-async def assign_by_rules(session: AsyncSession, ticket: Ticket, *, now: datetime) -> bool:
+async def assign_by_rules(
+    session: AsyncSession, ticket: Ticket, *, now: datetime, defer_hold: bool = False
+) -> int | None:
     """Assigns an unassigned ticket by the first active rule whose conditions it matches;
     no qualifying agent leaves it unassigned. The history row has no actor and names the rule.
+
+    The pick's hold is deleted here, unless `defer_hold`: then its id is returned, for the
+    caller to delete in a statement of its own before the commit (a create does it in the
+    statement that numbers the ticket).
     """
     if ticket.assigned_to_id is not None:
-        return False
+        return None
     rule = await _first_match(session, ticket)
     if rule is None:
-        return False
+        return None
     if rule.only_available and not await _within_hours(session, ticket, now):
-        return False
+        return None
     if session.get_bind().dialect.name == "postgresql":
         assert isinstance(session.bind, AsyncEngine)
         picked = await _pick_apart(db.beside(session.bind), rule.id, now=now)
     else:
-        picked = await _pick(await session.connection(), rule.id, now=now)
+        connection = await session.connection()
+        picked = await _pick(connection, rule.id, now=now)
+        if picked is not None:
+            await connection.execute(_turn(rule.id, picked[0]))
     if picked is None:
-        return False
+        return None
     agent_id, rule_name, hold_id = picked
     agent = await session.get(User, agent_id)
     assert agent is not None
-    if hold_id is not None:
-        # Gone in the same commit as the assignment that replaces it.
-        await session.execute(delete(AssignmentHold).where(AssignmentHold.id == hold_id))
+    if hold_id is not None and not defer_hold:
+        await release_hold(session, hold_id)
+        hold_id = None
     await assignment.assign(
         session, None, ticket, agent, now=now, note=f'auto-assigned by rule "{rule_name}"'
     )
-    return True
+    return hold_id
+
+
+async def release_hold(session: AsyncSession, hold_id: int) -> None:
+    """Gone in the same commit as the assignment that replaces it."""
+    await session.execute(delete(AssignmentHold).where(AssignmentHold.id == hold_id))
 
 
 async def _first_match(session: AsyncSession, ticket: Ticket) -> AssignmentRule | None:
@@ -102,22 +117,29 @@ async def _pick_apart(
         if picked is None:
             return None
         agent_id, name, _ = picked
+        # The turn and the hold in one statement.
         hold = insert(AssignmentHold).values(
             rule_id=rule_id,
             agent_id=agent_id,
             created_at=now,
             expires_at=now + timedelta(seconds=HOLD_SECONDS),
         )
-        hold_id = await connection.scalar(hold.returning(AssignmentHold.id))
+        turn = _turn(rule_id, agent_id).cte("turn")
+        hold_id = await connection.scalar(hold.add_cte(turn).returning(AssignmentHold.id))
         return agent_id, name, hold_id
+
+
+def _turn(rule_id: int, agent_id: int) -> Update:
+    """The rule's last turn: the next round-robin pick starts after `agent_id`."""
+    return update(AssignmentRule).where(AssignmentRule.id == rule_id).values(last_agent_id=agent_id)
 
 
 async def _pick(
     connection: AsyncConnection, rule_id: int, *, now: datetime
 ) -> tuple[int, str, None] | None:
-    """Under the rule's row lock: the agent whose turn it is among those who qualify, recorded
-    as the rule's last turn. Plain statements on the connection: this runs on every create
-    that a rule matches."""
+    """Under the rule's row lock: the agent whose turn it is among those who qualify (the
+    caller records it as the rule's last turn, `_turn`). Plain statements on the connection:
+    this runs on every create that a rule matches."""
     rule = (
         await connection.execute(
             select(*RULE_COLUMNS).where(AssignmentRule.id == rule_id).with_for_update()
@@ -140,9 +162,6 @@ async def _pick(
     chosen = choosing.choose(rule.strategy, rule.agent_ids, rule.last_agent_id, counts)
     if chosen is None:
         return None
-    await connection.execute(
-        update(AssignmentRule).where(AssignmentRule.id == rule_id).values(last_agent_id=chosen)
-    )
     return chosen, rule.name, None
 
 

@@ -11,7 +11,7 @@ import re
 import uuid
 from datetime import date
 
-from sqlalchemy import text
+from sqlalchemy import Integer, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,7 +46,8 @@ async def next_number(session: AsyncSession, day: date) -> str:
     return format_number(day, value)
 
 
-# The counter, the ticket and the mail queued about it in one round trip (PostgreSQL).
+# The counter, the ticket, the mail queued about it and the auto-assignment hold the ticket's
+# assignment replaces (none: NULL) in one round trip (PostgreSQL).
 _NUMBER_WRITTEN_TICKET = text(
     """
     WITH counter AS (
@@ -66,22 +67,26 @@ _NUMBER_WRITTEN_TICKET = text(
             body_html = replace(body_html, :placeholder, numbered.ticket_number)
         FROM numbered
         WHERE mail_outbox.ticket_id = :ticket_id
+    ), released AS (
+        DELETE FROM assignment_holds WHERE id = :hold
     )
     SELECT ticket_number FROM numbered
     """
-)
+).bindparams(bindparam("hold", type_=Integer))
 
 
 async def number_written_ticket(
-    session: AsyncSession, ticket_id: int, placeholder: str, day: date
+    session: AsyncSession, ticket_id: int, placeholder: str, day: date, *, hold: int | None
 ) -> str:
     """The day's next number for a ticket already written with `placeholder`, put in place of
-    it in the ticket row and in the mail queued about the ticket (PostgreSQL)."""
+    it in the ticket row and in the mail queued about the ticket, and the `hold` its
+    auto-assignment left deleted (PostgreSQL)."""
     params = {
         "day": f"{day:%Y%m%d}",
         "prefix": f"{PREFIX}-{day:%Y%m%d}-",
         "ticket_id": ticket_id,
         "placeholder": placeholder,
+        "hold": hold,
     }
     number = await session.scalar(_NUMBER_WRITTEN_TICKET, params)
     assert number is not None, "the ticket is written before it is numbered"

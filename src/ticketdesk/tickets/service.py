@@ -132,24 +132,31 @@ async def create_ticket(
         },
         now=now,
     )
-    await autoassign.assign_by_rules(session, ticket, now=now)
+    hold = await autoassign.assign_by_rules(session, ticket, now=now, defer_hold=True)
     # Every row so far is written before the counter row is locked: what remains between taking
     # the number and the commit is the number itself and the event rows.
     await session.flush()
-    await _take_number(session, ticket, now)
+    await _take_number(session, ticket, now, hold)
     return ticket
 
 
-async def _take_number(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+async def _take_number(
+    session: AsyncSession, ticket: Ticket, now: datetime, hold: int | None
+) -> None:
     """The day's next number replaces the placeholder wherever this transaction wrote it: the
-    ticket (written already), its pending events and the mail queued about it."""
+    ticket (written already), its pending events and the mail queued about it. `hold`: the
+    auto-assignment hold the ticket's assignment replaces, deleted in the same statement."""
     placeholder = ticket.ticket_number
     if session.get_bind().dialect.name == "postgresql":
         # One statement: from here to the commit every create waits, one event-loop turn per
         # round trip of the one ahead.
-        number = await numbering.number_written_ticket(session, ticket.id, placeholder, now.date())
+        number = await numbering.number_written_ticket(
+            session, ticket.id, placeholder, now.date(), hold=hold
+        )
         set_committed_value(ticket, "ticket_number", number)
     else:
+        if hold is not None:
+            await autoassign.release_hold(session, hold)
         ticket.ticket_number = await numbering.next_number(session, now.date())
         await outbox.replace_text(session, ticket.id, placeholder, ticket.ticket_number)
     for event in events.pending(session):
