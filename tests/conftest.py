@@ -144,29 +144,44 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         asyncio.run(_admin_execute(url, _drop_statement(url)))
 
 
+def _reset_statements(postgresql: bool) -> list[str]:
+    """Empty every data table and put the SLA policies and business hours back."""
+    statements = [f"DELETE FROM {table}" for table in DATA_TABLES]  # quicker than TRUNCATE here
+    if postgresql:
+        statements += [
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 1, false)"
+            for table in SERIAL_TABLES
+        ]
+    for priority, (first, resolution) in DEFAULT_SLA.items():
+        statements.append(
+            f"UPDATE sla_policies SET first_response_time={int(first)},"
+            f" resolution_time={int(resolution)}, applies_business_hours_only=false"
+            f" WHERE priority='{priority}'"
+        )
+    week = json.dumps(OFFICE_WEEK).replace("'", "''")
+    statements.append(f"UPDATE business_hours SET timezone='UTC', weekly='{week}', holidays='[]'")
+    return statements
+
+
 async def _reset(url: str) -> None:
+    if BACKEND == "postgresql":
+        # One round trip: the statements go as one simple query, itself one transaction.
+        parsed = make_url(url)
+        conn = await asyncpg.connect(
+            host=parsed.host,
+            port=parsed.port or 5432,
+            user=parsed.username,
+            database=parsed.database,
+        )
+        try:
+            await conn.execute(";\n".join(_reset_statements(postgresql=True)))
+        finally:
+            await conn.close()
+        return
     engine = db.create_engine(url)
     async with engine.begin() as conn:
-        # DELETE is far quicker than TRUNCATE on a handful of rows.
-        for table in DATA_TABLES:
-            await conn.execute(text(f"DELETE FROM {table}"))
-        if conn.dialect.name == "postgresql":
-            for table in SERIAL_TABLES:
-                await conn.execute(
-                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 1, false)")
-                )
-        for priority, (first, resolution) in DEFAULT_SLA.items():
-            await conn.execute(
-                text(
-                    "UPDATE sla_policies SET first_response_time=:f, resolution_time=:r,"
-                    " applies_business_hours_only=false WHERE priority=:p"
-                ),
-                {"f": first, "r": resolution, "p": priority},
-            )
-        await conn.execute(
-            text("UPDATE business_hours SET timezone='UTC', weekly=:w, holidays='[]'"),
-            {"w": json.dumps(OFFICE_WEEK)},
-        )
+        for statement in _reset_statements(postgresql=False):
+            await conn.execute(text(statement))
     await engine.dispose()
 
 

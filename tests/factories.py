@@ -86,9 +86,34 @@ People = dict[str, Actor]
 
 
 def make_people(client: TestClient) -> People:
-    people = {role: make_user(client, role) for role in ALL_ROLES}
-    people["other"] = make_user(client, "individual")
-    return people
+    """One user of every role and a second individual (`other`), as make_user names them,
+    written in one transaction with one password hash: every test starts with them."""
+    sessionmaker = client.app.state.sessionmaker  # type: ignore[attr-defined]
+    keys = [*ALL_ROLES, "other"]
+    first = getattr(client, "_user_count", 0) + 1
+    client._user_count = first + len(keys) - 1  # type: ignore[attr-defined]
+
+    async def _create() -> list[Any]:
+        password_hash = await security.hash_password(PASSWORD)
+        async with db.session_scope(sessionmaker) as session:
+            users = []
+            for count, key in enumerate(keys, start=first):
+                role = "individual" if key == "other" else key
+                user = await accounts.create_user(
+                    session,
+                    email=f"{role}{count}@example.com",
+                    password_hash=password_hash,
+                    full_name=f"{role.title()} {count}",
+                    role=Role(role),
+                )
+                users.append(user)
+            return users
+
+    users = client.portal.call(_create)  # type: ignore[union-attr]
+    return {
+        key: Actor(user.id, user.email, user.role.value, token_for(client, user.id))
+        for key, user in zip(keys, users, strict=True)
+    }
 
 
 def make_ticket(client: TestClient, actor: Actor, **fields: Any) -> dict[str, Any]:

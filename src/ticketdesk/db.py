@@ -1,5 +1,6 @@
 """Engine, declarative base and the per-request session (one transaction per request)."""
 
+import functools
 import time
 import weakref
 from collections.abc import AsyncIterator, Mapping
@@ -330,8 +331,10 @@ def _alembic_config() -> Any:
     return config
 
 
+@functools.cache
 def migration_head() -> tuple[str | None, frozenset[str]]:
-    """The newest migration this code ships, and every one it knows."""
+    """The newest migration this code ships, and every one it knows (read once per process:
+    the shipped scripts do not change while it runs)."""
     from alembic.script import ScriptDirectory
 
     scripts = ScriptDirectory.from_config(_alembic_config())
@@ -339,9 +342,21 @@ def migration_head() -> tuple[str | None, frozenset[str]]:
     return scripts.get_current_head(), known
 
 
+def _at_head(connection: Any) -> bool:
+    """Whether the database already stands at the newest migration: one SELECT, instead of
+    loading every migration script on each start."""
+    from alembic.runtime.migration import MigrationContext
+
+    current = MigrationContext.configure(connection).get_current_heads()
+    connection.rollback()
+    return current == (migration_head()[0],)
+
+
 def _upgrade(connection: Any) -> None:
     from alembic import command
 
+    if _at_head(connection):
+        return
     postgresql = connection.dialect.name == "postgresql"
     if postgresql:
         # Several server processes may start at once: one migrates, the others wait. A session
