@@ -111,9 +111,7 @@ async def _ticket_created(session: AsyncSession, event: Event, ticket: Ticket) -
     creator = await _user(session, ticket.user_id)
     staff = [
         u
-        for u in await session.scalars(
-            select(User).where(User.role.in_((Role.AGENT, Role.SUPER_ADMIN)))
-        )
+        for u in await preferences.staff_wanting(session, "new_ticket")
         if event.actor is None or u.id != event.actor.id
     ]
     extra = {

@@ -2,11 +2,11 @@
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketdesk.auth import policy
-from ticketdesk.auth.models import User
+from ticketdesk.auth.models import STAFF_ROLES, User
 from ticketdesk.errors import Invalid
 from ticketdesk.mail.models import NotificationPreference
 
@@ -53,6 +53,23 @@ async def update_preferences(
             row.enabled = enabled
     await session.flush()
     return await get_preferences(session, user)
+
+
+async def staff_wanting(session: AsyncSession, kind: str) -> list[User]:
+    """Every active staff member whose choice (or, without one, the default) allows mail of
+    this kind, chosen by the database: a desk's staff are not loaded to find the few who want
+    new-ticket mail, which is opt-in."""
+    choice = (
+        select(NotificationPreference.enabled)
+        .where(NotificationPreference.user_id == User.id, NotificationPreference.kind == kind)
+        .scalar_subquery()
+    )
+    query = select(User).where(
+        User.role.in_(STAFF_ROLES),
+        User.is_active.is_(True),
+        func.coalesce(choice, STAFF_DEFAULTS[kind]).is_(True),
+    )
+    return list(await session.scalars(query.order_by(User.id)))
 
 
 async def wanting(session: AsyncSession, users: Iterable[User], kind: str) -> list[User]:
