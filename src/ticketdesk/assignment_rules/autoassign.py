@@ -14,19 +14,7 @@ commits and deletes it in the same commit.
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    Select,
-    Update,
-    delete,
-    exists,
-    func,
-    insert,
-    literal,
-    select,
-    text,
-    union_all,
-    update,
-)
+from sqlalchemy import Row, Select, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from ticketdesk import db
@@ -40,12 +28,73 @@ from ticketdesk.sla import service as sla
 from ticketdesk.tickets import assignment
 from ticketdesk.tickets.models import OPEN_WORK_SQL, Ticket
 
+RULE_COLUMNS = AssignmentRule.__table__.c
+# Every statement of the pick is built once, its values bound: building and keying a statement
+# anew on every create cost more CPU than running it.
 ACTIVE_RULES = (
-    select(AssignmentRule)
+    select(*RULE_COLUMNS)
     .where(AssignmentRule.is_active.is_(True))
     .order_by(AssignmentRule.position, AssignmentRule.id)
 )
-RULE_COLUMNS = AssignmentRule.__table__.c
+LOCKED_RULE = (
+    select(*RULE_COLUMNS).where(AssignmentRule.id == bindparam("rule_id")).with_for_update()
+)
+TURN = (
+    update(AssignmentRule)
+    .where(AssignmentRule.id == bindparam("rule_id"))
+    .values(last_agent_id=bindparam("agent_id"))
+)
+# The turn and the hold in one statement (PostgreSQL).
+TURN_AND_HOLD = (
+    insert(AssignmentHold)
+    .values(
+        rule_id=bindparam("rule_id"),
+        agent_id=bindparam("agent_id"),
+        created_at=bindparam("now"),
+        expires_at=bindparam("expires_at"),
+    )
+    .add_cte(TURN.cte("turn"))
+    .returning(AssignmentHold.id)
+)
+# A rule without a capacity counts every open ticket (no agent carries this many).
+UNCAPPED = 2**31 - 1
+
+
+def _qualifying(only_available: bool) -> Select[Any]:
+    """The rule's agents (`agent_ids`) who may get tickets: active staff, and available when
+    the rule asks for it."""
+    agents = select(User.id).where(
+        User.id.in_(bindparam("agent_ids", expanding=True)),
+        User.is_active.is_(True),
+        User.role.in_(STAFF_ROLES),
+    )
+    return agents.where(User.available.is_(True)) if only_available else agents
+
+
+def _loads(only_available: bool) -> Select[Any]:
+    """Each qualifying agent with the tickets they still work on, counted up to `cap` (exact
+    below it, which is all a capacity check needs) from the partial index on open
+    assignments, plus their live holds (expiring after `now`)."""
+    working = (
+        select(Ticket.id)
+        .where(Ticket.assigned_to_id == User.id, text(f"tickets.{OPEN_WORK_SQL}"))
+        .correlate(User)
+        .limit(bindparam("cap"))
+        .subquery("open_work")
+    )
+    held = (
+        select(func.count())
+        .select_from(AssignmentHold)
+        .where(AssignmentHold.agent_id == User.id, AssignmentHold.expires_at > bindparam("now"))
+        .scalar_subquery()
+    )
+    counted = select(func.count()).select_from(working).scalar_subquery()
+    qualifying = _qualifying(only_available)
+    return qualifying.add_columns((counted + held).label("open"))
+
+
+QUALIFYING = {flag: _qualifying(flag) for flag in (False, True)}
+LOADS = {flag: _loads(flag) for flag in (False, True)}
 # Longer than any ticket transaction lasts: a hold left by one that rolled back keeps counting
 # against its agent's capacity until then (the periodic upkeep deletes it afterwards).
 HOLD_SECONDS = 600
@@ -75,7 +124,7 @@ async def assign_by_rules(
         connection = await session.connection()
         picked = await _pick(connection, rule.id, now=now)
         if picked is not None:
-            await connection.execute(_turn(rule.id, picked[0]))
+            await connection.execute(TURN, {"rule_id": rule.id, "agent_id": picked[0]})
     if picked is None:
         return None
     agent_id, rule_name, hold_id = picked
@@ -95,8 +144,8 @@ async def release_hold(session: AsyncSession, hold_id: int) -> None:
     await session.execute(delete(AssignmentHold).where(AssignmentHold.id == hold_id))
 
 
-async def _first_match(session: AsyncSession, ticket: Ticket) -> AssignmentRule | None:
-    for rule in await session.scalars(ACTIVE_RULES):
+async def _first_match(session: AsyncSession, ticket: Ticket) -> Row[Any] | None:
+    for rule in await db.execute(session, ACTIVE_RULES):
         if choosing.matches(
             rule.conditions or {},
             category=ticket.category,
@@ -117,48 +166,36 @@ async def _pick_apart(
         if picked is None:
             return None
         agent_id, name, _ = picked
-        # The turn and the hold in one statement.
-        hold = insert(AssignmentHold).values(
-            rule_id=rule_id,
-            agent_id=agent_id,
-            created_at=now,
-            expires_at=now + timedelta(seconds=HOLD_SECONDS),
-        )
-        turn = _turn(rule_id, agent_id).cte("turn")
-        hold_id = await connection.scalar(hold.add_cte(turn).returning(AssignmentHold.id))
+        params = {
+            "rule_id": rule_id,
+            "agent_id": agent_id,
+            "now": now,
+            "expires_at": now + timedelta(seconds=HOLD_SECONDS),
+        }
+        hold_id = await connection.scalar(TURN_AND_HOLD, params)
         return agent_id, name, hold_id
-
-
-def _turn(rule_id: int, agent_id: int) -> Update:
-    """The rule's last turn: the next round-robin pick starts after `agent_id`."""
-    return update(AssignmentRule).where(AssignmentRule.id == rule_id).values(last_agent_id=agent_id)
 
 
 async def _pick(
     connection: AsyncConnection, rule_id: int, *, now: datetime
 ) -> tuple[int, str, None] | None:
     """Under the rule's row lock: the agent whose turn it is among those who qualify (the
-    caller records it as the rule's last turn, `_turn`). Plain statements on the connection:
-    this runs on every create that a rule matches."""
-    rule = (
-        await connection.execute(
-            select(*RULE_COLUMNS).where(AssignmentRule.id == rule_id).with_for_update()
-        )
-    ).first()
+    caller records it as the rule's last turn). Plain statements on the connection: this runs
+    on every create that a rule matches."""
+    rule = (await connection.execute(LOCKED_RULE, {"rule_id": rule_id})).first()
     if rule is None or not rule.is_active:
         return None
-    agents = select(User.id).where(
-        User.id.in_(rule.agent_ids), User.is_active.is_(True), User.role.in_(STAFF_ROLES)
-    )
-    if rule.only_available:
-        agents = agents.where(User.available.is_(True))
+    params: dict[str, Any] = {"agent_ids": rule.agent_ids}
     cap = rule.max_open_per_agent
     if cap is not None or rule.strategy == Strategy.LEAST_LOADED:
-        counts = await _open_counts(connection, agents, rule.agent_ids, cap=cap, now=now)
+        params |= {"cap": UNCAPPED if cap is None else cap, "now": now}
+        rows = await connection.execute(LOADS[rule.only_available], params)
+        counts = {agent_id: count for agent_id, count in rows}
         if cap is not None:
             counts = {a: n for a, n in counts.items() if n < cap}
     else:
-        counts = {agent_id: 0 for agent_id in await connection.scalars(agents)}
+        agents = await connection.scalars(QUALIFYING[rule.only_available], params)
+        counts = {agent_id: 0 for agent_id in agents}
     chosen = choosing.choose(rule.strategy, rule.agent_ids, rule.last_agent_id, counts)
     if chosen is None:
         return None
@@ -172,41 +209,6 @@ async def _within_hours(session: AsyncSession, ticket: Ticket, now: datetime) ->
         return True
     calendar = await sla.calendar(session)
     return calendar.between(now, now + timedelta(seconds=1)) > timedelta(0)
-
-
-async def _open_counts(
-    connection: AsyncConnection,
-    qualifying: Select[Any],
-    agent_ids: list[int],
-    *,
-    cap: int | None,
-    now: datetime,
-) -> dict[int, int]:
-    """For each qualifying agent: the tickets they still work on, counted up to `cap` (exact
-    below it, which is all a capacity check needs) from the partial index on open assignments,
-    plus their live holds; one statement, with a row only for the agents who qualify."""
-    qualified = qualifying.subquery()
-    counts = []
-    for agent_id in agent_ids:
-        open_ids = select(Ticket.id).where(
-            Ticket.assigned_to_id == agent_id, text(f"tickets.{OPEN_WORK_SQL}")
-        )
-        if cap is not None:
-            open_ids = open_ids.limit(cap)
-        held = (
-            select(func.count())
-            .select_from(AssignmentHold)
-            .where(AssignmentHold.agent_id == agent_id, AssignmentHold.expires_at > now)
-            .scalar_subquery()
-        )
-        counted = select(literal(agent_id).label("agent_id"), (func.count() + held).label("open"))
-        counts.append(
-            counted.select_from(open_ids.subquery()).having(
-                exists().where(qualified.c.id == agent_id)
-            )
-        )
-    rows = await connection.execute(union_all(*counts))
-    return {agent_id: count for agent_id, count in rows}
 
 
 async def prune_holds(session: AsyncSession, *, now: datetime) -> int:
