@@ -110,6 +110,10 @@ def plain(value: Any) -> Any:
     return value
 
 
+_TAKE_COMMIT_ORDER = text("SELECT pg_advisory_xact_lock_shared(:key)")
+_INSERT_EVENTS = insert(Event)
+
+
 @sa_event.listens_for(Session, "before_commit")
 def _insert_pending(session: Session) -> None:
     pending: list[PendingEvent] | None = session.info.pop(PENDING, None)
@@ -117,13 +121,11 @@ def _insert_pending(session: Session) -> None:
         return
     session.flush()  # everything else first: the lock is held only for the event rows
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": COMMIT_ORDER_LOCK}
-        )
+        session.execute(_TAKE_COMMIT_ORDER, {"key": COMMIT_ORDER_LOCK})
     # NULLs rendered: rows with and without an actor or ticket go in one statement instead of
     # one per shape, inside the window where the commit-order lock is held.
     rows = [event.row() for event in pending]
-    session.execute(insert(Event), rows, execution_options={"render_nulls": True})
+    session.execute(_INSERT_EVENTS, rows, execution_options={"render_nulls": True})
 
 
 @sa_event.listens_for(Session, "after_rollback")

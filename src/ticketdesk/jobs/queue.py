@@ -85,16 +85,22 @@ def enqueue_at_commit(session: AsyncSession, kind: str, *, key: str) -> None:
     session.sync_session.info.setdefault(AT_COMMIT, {})[key] = kind
 
 
+# A keyed job, unless one with its key is already queued: built once, per dialect.
+_INSERT_KEYED = {
+    "postgresql": postgresql.insert(Job).on_conflict_do_nothing(index_elements=["key"]),
+    "sqlite": sqlite.insert(Job).on_conflict_do_nothing(index_elements=["key"]),
+}
+
+
 @sa_event.listens_for(Session, "before_commit")
 def _insert_at_commit(session: Session) -> None:
     wanted: dict[str, str] | None = session.info.pop(AT_COMMIT, None)
     if not wanted:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = _INSERT_KEYED[session.get_bind().dialect.name]
+    connection = session.connection()
     for key, kind in sorted(wanted.items()):
-        values = _row(kind, None, key=key, run_at=None, max_attempts=None)
-        session.execute(insert(Job).values(**values).on_conflict_do_nothing(index_elements=["key"]))
+        connection.execute(insert, _row(kind, None, key=key, run_at=None, max_attempts=None))
     session.info[ENQUEUED] = True
 
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketdesk import clock, events
@@ -267,6 +267,15 @@ def _context(config: MailConfig, ticket: Ticket, user: User, actor: User | None)
     }
 
 
+# The customer's own first mail about a ticket (built once: read for every customer mail).
+_FIRST_INBOUND = (
+    select(InboundEmail.message_id)
+    .where(InboundEmail.ticket_id == bindparam("ticket_id"))
+    .order_by(InboundEmail.id)
+    .limit(1)
+)
+
+
 async def _thread(
     session: AsyncSession, config: MailConfig, ticket: Ticket, user: User
 ) -> list[str]:
@@ -274,10 +283,7 @@ async def _thread(
     thread = [signing.thread_root(config, ticket.id)]
     if not policy.is_staff(user):
         origin = session.info.get(ORIGIN_KEY) or await session.scalar(
-            select(InboundEmail.message_id)
-            .where(InboundEmail.ticket_id == ticket.id)
-            .order_by(InboundEmail.id)
-            .limit(1)
+            _FIRST_INBOUND, {"ticket_id": ticket.id}
         )
         if origin:
             thread.append(origin)

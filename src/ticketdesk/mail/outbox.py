@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketdesk.auth import policy
@@ -94,9 +94,16 @@ async def add_file(
         row.attachments = [*row.attachments, file]  # a new list: JSON changes are by value
 
 
+# Read for every mail queued: built once.
+_SUPPRESSED = select(MailSuppression.email).where(MailSuppression.email == bindparam("address"))
+_LAST_MESSAGE_TO = select(func.max(OutboundEmail.id)).where(
+    OutboundEmail.ticket_id == bindparam("ticket_id"),
+    OutboundEmail.to_addr == bindparam("address"),
+)
+
+
 async def is_suppressed(session: AsyncSession, address: str) -> bool:
-    query = select(MailSuppression.email).where(MailSuppression.email == address.lower())
-    return await session.scalar(query) is not None
+    return await session.scalar(_SUPPRESSED, {"address": address.lower()}) is not None
 
 
 async def suppressed_among(session: AsyncSession, addresses: set[str]) -> set[str]:
@@ -108,10 +115,8 @@ async def suppressed_among(session: AsyncSession, addresses: set[str]) -> set[st
 
 async def last_message_to(session: AsyncSession, ticket_id: int, address: str) -> int | None:
     """The id of the last mail about this ticket that went (or goes) to this address."""
-    query = select(func.max(OutboundEmail.id)).where(
-        OutboundEmail.ticket_id == ticket_id, OutboundEmail.to_addr == address.lower()
-    )
-    return await session.scalar(query)
+    params = {"ticket_id": ticket_id, "address": address.lower()}
+    return await session.scalar(_LAST_MESSAGE_TO, params)
 
 
 async def suppress(

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import Boolean, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketdesk.auth import policy
@@ -55,21 +55,36 @@ async def update_preferences(
     return await get_preferences(session, user)
 
 
+# Built once: these run for every mail-writing change.
+_CHOICE = (
+    select(NotificationPreference.enabled)
+    .where(
+        NotificationPreference.user_id == User.id,
+        NotificationPreference.kind == bindparam("kind"),
+    )
+    .scalar_subquery()
+)
+_STAFF_WANTING = (
+    select(User)
+    .where(
+        User.role.in_(STAFF_ROLES),
+        User.is_active.is_(True),
+        func.coalesce(_CHOICE, bindparam("default", type_=Boolean)).is_(True),
+    )
+    .order_by(User.id)
+)
+_CHOICES = select(NotificationPreference.user_id, NotificationPreference.enabled).where(
+    NotificationPreference.kind == bindparam("kind"),
+    NotificationPreference.user_id.in_(bindparam("user_ids", expanding=True)),
+)
+
+
 async def staff_wanting(session: AsyncSession, kind: str) -> list[User]:
     """Every active staff member whose choice (or, without one, the default) allows mail of
     this kind, chosen by the database: a desk's staff are not loaded to find the few who want
     new-ticket mail, which is opt-in."""
-    choice = (
-        select(NotificationPreference.enabled)
-        .where(NotificationPreference.user_id == User.id, NotificationPreference.kind == kind)
-        .scalar_subquery()
-    )
-    query = select(User).where(
-        User.role.in_(STAFF_ROLES),
-        User.is_active.is_(True),
-        func.coalesce(choice, STAFF_DEFAULTS[kind]).is_(True),
-    )
-    return list(await session.scalars(query.order_by(User.id)))
+    params = {"kind": kind, "default": STAFF_DEFAULTS[kind]}
+    return list(await session.scalars(_STAFF_WANTING, params))
 
 
 async def wanting(session: AsyncSession, users: Iterable[User], kind: str) -> list[User]:
@@ -77,9 +92,6 @@ async def wanting(session: AsyncSession, users: Iterable[User], kind: str) -> li
     users = [u for u in users if u.is_active]
     if not users:
         return []
-    query = select(NotificationPreference.user_id, NotificationPreference.enabled).where(
-        NotificationPreference.kind == kind,
-        NotificationPreference.user_id.in_([u.id for u in users]),
-    )
-    chosen = {user_id: enabled for user_id, enabled in (await session.execute(query)).all()}
+    params = {"kind": kind, "user_ids": [u.id for u in users]}
+    chosen = {user_id: enabled for user_id, enabled in await session.execute(_CHOICES, params)}
     return [u for u in users if chosen.get(u.id, defaults(u).get(kind, False))]
