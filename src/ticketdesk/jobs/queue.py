@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -114,16 +114,55 @@ def _drop_at_commit_soft(session: Session, _previous: Any) -> None:
     session.info.pop(AT_COMMIT, None)
 
 
-def _due(now: datetime) -> Any:
+def _due(now: Any) -> Any:
     return or_(
         and_(Job.status == JobStatus.QUEUED, Job.run_at <= now),
         and_(Job.status == JobStatus.RUNNING, Job.lease_until < now),
     )
 
 
+# The worker's statements for every job, built once with their values bound.
+_ANY_DUE = select(exists().where(_due(bindparam("now"))))
+_CLAIM = (
+    update(Job)
+    .where(
+        Job.id.in_(
+            select(Job.id)
+            .where(_due(bindparam("now")))
+            .order_by(Job.run_at, Job.id)
+            .limit(bindparam("limit"))
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+    )
+    .values(
+        status=JobStatus.RUNNING,
+        attempts=Job.attempts + 1,
+        claim=bindparam("token"),
+        lease_until=bindparam("until"),
+        started_at=bindparam("now"),
+    )
+    .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts)
+    .execution_options(synchronize_session=False)
+)
+_FINISH = (
+    update(Job)
+    .where(Job.id == bindparam("job_id"), Job.claim == bindparam("token"))
+    .values(
+        status=JobStatus.SUCCEEDED,
+        finished_at=bindparam("now"),
+        key=None,
+        claim=None,
+        lease_until=None,
+        last_error=None,
+    )
+    .execution_options(synchronize_session=False)
+)
+
+
 async def any_due(session: AsyncSession, now: datetime) -> bool:
     """A cheap read first, so that idle workers never take a write lock."""
-    return bool(await session.scalar(select(exists().where(_due(now)))))
+    return bool(await session.scalar(_ANY_DUE, {"now": now}))
 
 
 @dataclass(frozen=True)
@@ -145,27 +184,13 @@ async def claim(
     SQLite: the claiming transaction holds the write lock, so claims take turns.
     """
     token = secrets.token_hex(16)
-    candidates = (
-        select(Job.id)
-        .where(_due(now))
-        .order_by(Job.run_at, Job.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    statement = (
-        update(Job)
-        .where(Job.id.in_(candidates.scalar_subquery()))
-        .values(
-            status=JobStatus.RUNNING,
-            attempts=Job.attempts + 1,
-            claim=token,
-            lease_until=now + timedelta(seconds=lease_seconds),
-            started_at=now,
-        )
-        .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts)
-        .execution_options(synchronize_session=False)
-    )
-    rows = (await session.execute(statement)).all()
+    params = {
+        "now": now,
+        "limit": limit,
+        "token": token,
+        "until": now + timedelta(seconds=lease_seconds),
+    }
+    rows = (await session.execute(_CLAIM, params)).all()
     return sorted(
         (
             Claimed(row.id, row.kind, row.payload, row.attempts, row.max_attempts, token)
@@ -194,18 +219,7 @@ def backoff(attempt: int) -> float:
 
 async def finish(session: AsyncSession, job: Claimed, *, now: datetime) -> bool:
     """Mark a job done; False if its lease was lost to another worker meanwhile."""
-    result = await session.execute(
-        update(Job)
-        .where(Job.id == job.id, Job.claim == job.claim)
-        .values(
-            status=JobStatus.SUCCEEDED,
-            finished_at=now,
-            key=None,
-            claim=None,
-            lease_until=None,
-            last_error=None,
-        )
-    )
+    result = await session.execute(_FINISH, {"job_id": job.id, "token": job.claim, "now": now})
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
