@@ -205,15 +205,28 @@ async def get_ticket(
 
     `with_people` loads the creator and the assignee, which the ticket's representation shows.
     """
-    query = policy.visible_tickets(actor).where(by_ref(ref))
+    column, value = _ref(ref)
+    query = _ticket_query(column, policy.visibility_shape(actor), with_people, for_update)
+    ticket = await session.scalar(query, {"ref": value, **policy.viewer_params(actor)})
+    if ticket is None:
+        raise NotFound("ticket not found")
+    return ticket
+
+
+@functools.cache
+def _ticket_query(
+    column: str, shape: policy.Shape, with_people: bool, for_update: bool
+) -> Select[Ticket]:
+    """`get_ticket`'s statement, built once for each kind of reference, visibility rule and
+    loading: every change of a ticket starts with it."""
+    query = select(Ticket).where(
+        getattr(Ticket, column) == bindparam("ref"), *policy.bound_visibility(shape)
+    )
     if with_people:
         query = query.options(*WITH_PEOPLE)
     if for_update:
         query = query.with_for_update(of=Ticket)
-    ticket = await session.scalar(query)
-    if ticket is None:
-        raise NotFound("ticket not found")
-    return ticket
+    return query
 
 
 @functools.cache
