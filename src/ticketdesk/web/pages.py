@@ -12,12 +12,18 @@ from urllib.parse import quote, urlencode, urlsplit
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
 from ticketdesk import clock, db
+from ticketdesk.attachments import service as attachments
+from ticketdesk.attachments.storage import storage_for
+from ticketdesk.attachments.upload import request_files
 from ticketdesk.auth import policy
 from ticketdesk.auth.models import Role, User
+from ticketdesk.comments.models import TicketComment
 from ticketdesk.errors import Forbidden, NotFound
+from ticketdesk.tickets import service as tickets
 from ticketdesk.tickets.schemas import TicketFilters
 from ticketdesk.web import sessions
 from ticketdesk.web.models import WebSession
@@ -192,6 +198,23 @@ def render(
 
 
 FILTER_KEYS = ("status", "priority", "category", "assigned_to_id", "tag", "q", "sort", "page")
+
+
+async def show_reply(
+    request: Request,
+    session: AsyncSession,
+    viewer: Viewer,
+    ref: str,
+    reply: TicketComment,
+    area: str,
+) -> RedirectResponse:
+    """After a reply sent from a page (`area`: desk or portal): the form's files attached under
+    the API's rules, then the ticket shown at the reply."""
+    storage = storage_for(request.app.state.settings)
+    files = request_files(request)
+    await attachments.attach_to_comment(session, viewer.user, reply, files, storage=storage)
+    number = (await tickets.read_ticket(session, viewer.user, ref)).ticket_number
+    return RedirectResponse(f"/{area}/tickets/{number}#comment-{reply.id}", status_code=303)
 
 
 def query_filters(request: Request, preset: dict[str, object] | None = None) -> TicketFilters:

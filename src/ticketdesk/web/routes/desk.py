@@ -8,9 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
 from ticketdesk import clock
-from ticketdesk.attachments import service as attachments
-from ticketdesk.attachments.storage import storage_for
-from ticketdesk.attachments.upload import request_files, upload_error
+from ticketdesk.attachments.upload import upload_error
 from ticketdesk.auth import service as accounts
 from ticketdesk.auth.models import Role, User
 from ticketdesk.comments import service as comments
@@ -40,6 +38,7 @@ from ticketdesk.web.pages import (
     render,
     require_staff,
     safe_next,
+    show_reply,
 )
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
@@ -254,11 +253,7 @@ async def send(
             request, session, viewer, ref, draft=comment, mode=mode, newer=exc.comment,
             status_code=409,
         )  # fmt: skip
-    storage = storage_for(request.app.state.settings)
-    uploads = request_files(request)
-    await attachments.attach_to_comment(session, viewer.user, added, uploads, storage=storage)
-    number = (await tickets.read_ticket(session, viewer.user, ref)).ticket_number
-    return RedirectResponse(f"/desk/tickets/{number}#comment-{added.id}", status_code=303)
+    return await show_reply(request, session, viewer, ref, added, "desk")
 
 
 @router.post("/tickets/{ref}/properties")

@@ -23,7 +23,14 @@ from ticketdesk.tickets import status
 from ticketdesk.tickets.models import Category, Priority, Status
 from ticketdesk.tickets.schemas import StatusChange, TicketCreate, TicketRead, ticket_read
 from ticketdesk.web import live, partials
-from ticketdesk.web.pages import PageViewer, Viewer, field_errors, query_filters, render
+from ticketdesk.web.pages import (
+    PageViewer,
+    Viewer,
+    field_errors,
+    query_filters,
+    render,
+    show_reply,
+)
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 Text = Annotated[str, Form()]
@@ -187,11 +194,7 @@ async def reply(
             request, session, viewer, ref, draft=comment, errors=field_errors(exc)
         )
     added = await comments.add_comment(session, viewer.user, ref, data)
-    storage = storage_for(request.app.state.settings)
-    uploads = request_files(request)
-    await attachments.attach_to_comment(session, viewer.user, added, uploads, storage=storage)
-    number = (await tickets.read_ticket(session, viewer.user, ref)).ticket_number
-    return RedirectResponse(f"/portal/tickets/{number}#comment-{added.id}", status_code=303)
+    return await show_reply(request, session, viewer, ref, added, "portal")
 
 
 @router.post("/tickets/{ref}/rating")
