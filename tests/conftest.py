@@ -171,6 +171,7 @@ async def _reset(url: str) -> None:
             host=parsed.host,
             port=parsed.port or 5432,
             user=parsed.username,
+            password=parsed.password,
             database=parsed.database,
         )
         try:
