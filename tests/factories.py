@@ -57,22 +57,33 @@ def make_user(
     password: str = PASSWORD,
 ) -> Actor:
     sessionmaker = client.app.state.sessionmaker  # type: ignore[attr-defined]
-    count = getattr(client, "_user_count", 0) + 1
-    client._user_count = count  # type: ignore[attr-defined]
-    email = email or f"{role}{count}@example.com"
+    count = _next_counts(client, 1)[0]
+    default_email, default_name = _identity(role, count)
 
     async def _create() -> Any:
         async with db.session_scope(sessionmaker) as session:
             return await accounts.create_user(
                 session,
-                email=email,
+                email=email or default_email,
                 password=password,
-                full_name=name or f"{role.title()} {count}",
+                full_name=name or default_name,
                 role=Role(role),
             )
 
     user = client.portal.call(_create)  # type: ignore[union-attr]
     return Actor(user.id, user.email, role, token_for(client, user.id))
+
+
+def _next_counts(client: TestClient, n: int) -> range:
+    """The numbers the client's next `n` users are named with."""
+    first = getattr(client, "_user_count", 0) + 1
+    client._user_count = first + n - 1  # type: ignore[attr-defined]
+    return range(first, first + n)
+
+
+def _identity(role: str, count: int) -> tuple[str, str]:
+    """A made user's e-mail address and full name."""
+    return f"{role}{count}@example.com", f"{role.title()} {count}"
 
 
 def token_for(
@@ -90,20 +101,20 @@ def make_people(client: TestClient) -> People:
     written in one transaction with one password hash: every test starts with them."""
     sessionmaker = client.app.state.sessionmaker  # type: ignore[attr-defined]
     keys = [*ALL_ROLES, "other"]
-    first = getattr(client, "_user_count", 0) + 1
-    client._user_count = first + len(keys) - 1  # type: ignore[attr-defined]
+    counts = _next_counts(client, len(keys))
 
     async def _create() -> list[Any]:
         password_hash = await security.hash_password(PASSWORD)
         async with db.session_scope(sessionmaker) as session:
             users = []
-            for count, key in enumerate(keys, start=first):
+            for count, key in zip(counts, keys, strict=True):
                 role = "individual" if key == "other" else key
+                email, name = _identity(role, count)
                 user = await accounts.create_user(
                     session,
-                    email=f"{role}{count}@example.com",
+                    email=email,
                     password_hash=password_hash,
-                    full_name=f"{role.title()} {count}",
+                    full_name=name,
                     role=Role(role),
                 )
                 users.append(user)

@@ -45,3 +45,16 @@ def test_deactivated_staff_want_nothing(client: TestClient, people: People) -> N
     )
     assert response.status_code == 200, response.text
     assert _wanting(client, "new_ticket") == []
+
+
+def test_an_opted_in_agent_made_a_customer_wants_no_staff_mail(
+    client: TestClient, people: People
+) -> None:
+    """A choice left from a staff role never reaches a customer: staff mail goes to staff."""
+    admin, agent = people["super_admin"], people["agent"]
+    _choose(client, agent, new_ticket=True)
+    response = client.patch(
+        f"{API}/users/{agent.id}", json={"role": "individual"}, headers=admin.headers
+    )
+    assert response.status_code == 200, response.text
+    assert _wanting(client, "new_ticket") == []

@@ -106,9 +106,9 @@ async def assign_by_rules(
     """Assigns an unassigned ticket by the first active rule whose conditions it matches;
     no qualifying agent leaves it unassigned. The history row has no actor and names the rule.
 
-    The pick's hold is deleted here, unless `defer_hold`: then its id is returned, for the
-    caller to delete in a statement of its own before the commit (a create does it in the
-    statement that numbers the ticket).
+    The pick's hold (PostgreSQL only) is deleted here, unless `defer_hold`: then its id is
+    returned, for the caller to delete before the commit (a create does it in the statement
+    that numbers the ticket).
     """
     if ticket.assigned_to_id is not None:
         return None
@@ -119,29 +119,28 @@ async def assign_by_rules(
         return None
     if session.get_bind().dialect.name == "postgresql":
         assert isinstance(session.bind, AsyncEngine)
-        picked = await _pick_apart(db.beside(session.bind), rule.id, now=now)
+        held = await _pick_apart(db.beside(session.bind), rule.id, now=now)
+        if held is None:
+            return None
+        agent_id, rule_name, hold_id = held
     else:
+        # SQLite's single writer serializes the picks: no hold, the turn in this transaction.
         connection = await session.connection()
         picked = await _pick(connection, rule.id, now=now)
-        if picked is not None:
-            await connection.execute(TURN, {"rule_id": rule.id, "agent_id": picked[0]})
-    if picked is None:
-        return None
-    agent_id, rule_name, hold_id = picked
+        if picked is None:
+            return None
+        (agent_id, rule_name), hold_id = picked, None
+        await connection.execute(TURN, {"rule_id": rule.id, "agent_id": agent_id})
     agent = await session.get(User, agent_id)
     assert agent is not None
     if hold_id is not None and not defer_hold:
-        await release_hold(session, hold_id)
+        # Gone in the same commit as the assignment that replaces it.
+        await session.execute(delete(AssignmentHold).where(AssignmentHold.id == hold_id))
         hold_id = None
     await assignment.assign(
         session, None, ticket, agent, now=now, note=f'auto-assigned by rule "{rule_name}"'
     )
     return hold_id
-
-
-async def release_hold(session: AsyncSession, hold_id: int) -> None:
-    """Gone in the same commit as the assignment that replaces it."""
-    await session.execute(delete(AssignmentHold).where(AssignmentHold.id == hold_id))
 
 
 async def _first_match(session: AsyncSession, ticket: Ticket) -> Row[Any] | None:
@@ -165,7 +164,7 @@ async def _pick_apart(
         picked = await _pick(connection, rule_id, now=now)
         if picked is None:
             return None
-        agent_id, name, _ = picked
+        agent_id, name = picked
         params = {
             "rule_id": rule_id,
             "agent_id": agent_id,
@@ -178,9 +177,9 @@ async def _pick_apart(
 
 async def _pick(
     connection: AsyncConnection, rule_id: int, *, now: datetime
-) -> tuple[int, str, None] | None:
-    """Under the rule's row lock: the agent whose turn it is among those who qualify (the
-    caller records it as the rule's last turn). Plain statements on the connection: this runs
+) -> tuple[int, str] | None:
+    """Under the rule's row lock: (the agent whose turn it is among those who qualify, the
+    rule's name); the caller records the turn. Plain statements on the connection: this runs
     on every create that a rule matches."""
     rule = (await connection.execute(LOCKED_RULE, {"rule_id": rule_id})).first()
     if rule is None or not rule.is_active:
@@ -199,7 +198,7 @@ async def _pick(
     chosen = choosing.choose(rule.strategy, rule.agent_ids, rule.last_agent_id, counts)
     if chosen is None:
         return None
-    return chosen, rule.name, None
+    return chosen, rule.name
 
 
 async def _within_hours(session: AsyncSession, ticket: Ticket, now: datetime) -> bool:

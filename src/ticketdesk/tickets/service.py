@@ -145,7 +145,8 @@ async def _take_number(
 ) -> None:
     """The day's next number replaces the placeholder wherever this transaction wrote it: the
     ticket (written already), its pending events and the mail queued about it. `hold`: the
-    auto-assignment hold the ticket's assignment replaces, deleted in the same statement."""
+    auto-assignment hold the ticket's assignment replaces (PostgreSQL), deleted in the same
+    statement."""
     placeholder = ticket.ticket_number
     if session.get_bind().dialect.name == "postgresql":
         # One statement: from here to the commit every create waits, one event-loop turn per
@@ -155,8 +156,7 @@ async def _take_number(
         )
         set_committed_value(ticket, "ticket_number", number)
     else:
-        if hold is not None:
-            await autoassign.release_hold(session, hold)
+        assert hold is None, "auto-assignment holds exist on PostgreSQL only"
         ticket.ticket_number = await numbering.next_number(session, now.date())
         await outbox.replace_text(session, ticket.id, placeholder, ticket.ticket_number)
     for event in events.pending(session):
@@ -207,7 +207,7 @@ async def get_ticket(
     """
     column, value = _ref(ref)
     query = _ticket_query(column, policy.visibility_shape(actor), with_people, for_update)
-    ticket = await session.scalar(query, {"ref": value, **policy.viewer_params(actor)})
+    ticket = await session.scalar(query, _ref_params(actor, value))
     if ticket is None:
         raise NotFound("ticket not found")
     return ticket
@@ -219,9 +219,7 @@ def _ticket_query(
 ) -> Select[Ticket]:
     """`get_ticket`'s statement, built once for each kind of reference, visibility rule and
     loading: every change of a ticket starts with it."""
-    query = select(Ticket).where(
-        getattr(Ticket, column) == bindparam("ref"), *policy.bound_visibility(shape)
-    )
+    query = select(Ticket).where(*_visible_ref(column, shape))
     if with_people:
         query = query.options(*WITH_PEOPLE)
     if for_update:
@@ -233,17 +231,24 @@ def _ticket_query(
 def _read_query(column: str, shape: policy.Shape) -> Select[Any]:
     """Built once for each kind of reference and visibility rule, so that its compiled form
     is found without walking the statement again."""
-    return TICKET_VIEW.where(
-        getattr(Ticket, column) == bindparam("ref"), *policy.bound_visibility(shape)
-    )
+    return TICKET_VIEW.where(*_visible_ref(column, shape))
+
+
+def _visible_ref(column: str, shape: policy.Shape) -> list[ColumnElement[bool]]:
+    """The ticket a reference names (`ref`), if the viewer may see it: the viewer bound
+    (`_ref_params`), for statements built once per kind of reference and visibility rule."""
+    return [getattr(Ticket, column) == bindparam("ref"), *policy.bound_visibility(shape)]
+
+
+def _ref_params(actor: User, value: int | str) -> dict[str, Any]:
+    return {"ref": value, **policy.viewer_params(actor)}
 
 
 async def read_ticket(session: AsyncSession, actor: User, ref: str) -> Row[Any]:
     """The ticket with its people's names, for reading only (a row, not an ORM object)."""
     column, value = _ref(ref)
     query = _read_query(column, policy.visibility_shape(actor))
-    params = {"ref": value, **policy.viewer_params(actor)}
-    row = (await db.execute(session, query, params)).first()
+    row = (await db.execute(session, query, _ref_params(actor, value))).first()
     if row is None:
         raise NotFound("ticket not found")
     return row
