@@ -229,14 +229,17 @@ def _restart(process: Process, port: int) -> None:
 
 
 def _settled(url: str, timeout: float = 180) -> None:
-    """Until no delivery waits and no job is running or due."""
+    """Until no delivery waits and no job is running, due, or about to run again: a sender
+    that found its webhook's lease held by another (the dead worker's, until it runs out)
+    is queued again a second later, and may be the last job left once the other has sent
+    everything."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         waiting = _query(
             url,
             "SELECT (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending')"
             " + (SELECT count(*) FROM jobs WHERE status = 'running'"
-            "    OR (status = 'queued' AND run_at <= now())) AS n",
+            "    OR (status = 'queued' AND run_at <= now() + interval '5 seconds')) AS n",
         )
         if waiting[0]["n"] == 0:
             return
