@@ -190,27 +190,41 @@ def _load(ports: list[int], user: Any, index: int, stop: threading.Event, out: O
 def _kill_mid_job(url: str, worker: Process) -> list[dict[str, Any]]:
     """SIGKILL while more jobs run than one worker may run at once (both hold some); returns
     the jobs the dead worker held: running, their lease left to run out (a live worker's
-    heartbeat extends its leases well before they end)."""
-    deadline = time.monotonic() + 60
-    while True:
-        running = _query(url, "SELECT count(*) AS n FROM jobs WHERE status = 'running'")
-        if running[0]["n"] > WORKER_CONCURRENCY:
-            break
-        if time.monotonic() > deadline:
-            pytest.fail("the workers never ran jobs side by side")
-        time.sleep(0.05)
-    worker.stop(signal.SIGKILL)
-    # Watched until the dead worker's last lease has surely ended and been taken over.
-    orphans: dict[int, dict[str, Any]] = {}
-    until = time.monotonic() + LEASE + 2
-    while time.monotonic() < until:
-        expired = _query(
-            url,
-            "SELECT id, kind, payload FROM jobs WHERE status = 'running' AND lease_until < now()",
-        )
-        orphans.update((job["id"], dict(job)) for job in expired)
-        time.sleep(0.02)
-    return list(orphans.values())
+    heartbeat extends its leases well before they end).
+
+    An expired lease is visible only until the live worker's next poll takes the job again
+    (TICKETDESK_WORKER_POLL_SECONDS), so the watch keeps one connection open and looks far
+    more often than that."""
+
+    async def watch() -> list[dict[str, Any]]:
+        connection = await asyncpg.connect(url)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                running = await connection.fetchval(
+                    "SELECT count(*) FROM jobs WHERE status = 'running'"
+                )
+                if running > WORKER_CONCURRENCY:
+                    break
+                if time.monotonic() > deadline:
+                    pytest.fail("the workers never ran jobs side by side")
+                await asyncio.sleep(0.05)
+            worker.stop(signal.SIGKILL)
+            # Watched until the dead worker's last lease has surely ended and been taken over.
+            orphans: dict[int, dict[str, Any]] = {}
+            until = time.monotonic() + LEASE + 2
+            while time.monotonic() < until:
+                expired = await connection.fetch(
+                    "SELECT id, kind, payload FROM jobs"
+                    " WHERE status = 'running' AND lease_until < now()"
+                )
+                orphans.update((job["id"], dict(job)) for job in expired)
+                await asyncio.sleep(0.01)
+            return list(orphans.values())
+        finally:
+            await connection.close()
+
+    return asyncio.run(watch())
 
 
 def _succeeded(log: Path) -> Counter[int]:
