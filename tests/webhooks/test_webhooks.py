@@ -2,13 +2,14 @@
 
 import base64
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.factories import (
     API,
     fetch_ticket,
+    in_db,
     make_api_token,
     make_ticket,
     post_comment,
@@ -16,6 +17,7 @@ from tests.factories import (
     set_status,
 )
 from tests.webhooks.receiver import Receiver
+from ticketdesk.webhooks import sender
 
 HOOKS = f"{API}/webhooks"
 
@@ -300,6 +302,26 @@ def test_unreachable_receivers_are_retried_and_logged(client, people):
     [row] = deliveries(client, people, hook["id"])
     assert row["status"] == "failed" and row["attempts"] == 3
     assert row["last_status_code"] is None and row["last_error"]
+
+
+def test_a_job_run_again_takes_over_the_webhook_its_dead_run_held(client, people, receiver):
+    """A worker that dies while sending leaves the webhook's lease behind; the run of the same
+    job that the queue starts after the job's lease takes it over instead of waiting out the
+    webhook's lease. Runs of other jobs still wait for it (or for its end)."""
+    hook_id = subscribe(client, people, receiver)["id"]
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    async def takes(session, *claims, at=now):
+        return [await sender.acquire(session, hook_id, claim, now=at) for claim in claims]
+
+    dead = sender.new_claim(41)
+    assert in_db(client, lambda s: takes(s, dead)) == [True]
+    # Job 4's id is a prefix of job 41's: not the same job.
+    others = in_db(client, lambda s: takes(s, sender.new_claim(42), sender.new_claim(4)))
+    assert others == [False, False]
+    assert in_db(client, lambda s: takes(s, sender.new_claim(41))) == [True]
+    later = now + sender.LEASE + timedelta(seconds=1)
+    assert in_db(client, lambda s: takes(s, sender.new_claim(42), at=later)) == [True]
 
 
 def test_queued_deliveries_survive_a_restart(settings, receiver):

@@ -33,7 +33,7 @@ async def run_dispatch(ctx: jobs.JobContext, _payload: dict[str, Any]) -> None:
 async def run_sender(ctx: jobs.JobContext, payload: dict[str, Any]) -> None:
     """Holds the webhook's lease while sending; a second sender waits its turn."""
     webhook_id = int(payload["webhook_id"])
-    claim = sender.new_claim()
+    claim = sender.new_claim(ctx.job_id)
     async with ctx.transaction() as session:
         taken = await sender.acquire(session, webhook_id, claim, now=clock.now())
         if taken:

@@ -123,7 +123,13 @@ async def acquire(
     session: AsyncSession, webhook_id: int, claim: str, *, now: datetime
 ) -> bool | None:
     """Take the webhook's sending lease: True if taken, False if another sender holds it,
-    None if the webhook is gone or switched off."""
+    None if the webhook is gone or switched off.
+
+    A lease held by an earlier run of the same job (see `new_claim`) is taken over at once:
+    the job queue hands a job to a new run only once the worker of the earlier one stopped
+    renewing its job lease (it died), and that run's webhook lease may have most of a minute
+    left. Should the earlier run still be alive, its next renewal finds the lease gone and it
+    stops."""
     webhook = await session.get(Webhook, webhook_id)
     if webhook is None or not webhook.is_active:
         return None
@@ -131,7 +137,11 @@ async def acquire(
         update(Webhook)
         .where(
             Webhook.id == webhook_id,
-            or_(Webhook.sender_until.is_(None), Webhook.sender_until < now),
+            or_(
+                Webhook.sender_until.is_(None),
+                Webhook.sender_until < now,
+                Webhook.sender_claim.startswith(_job_part(claim), autoescape=True),
+            ),
         )
         .values(sender_claim=claim, sender_until=now + LEASE)
     )
@@ -304,5 +314,11 @@ async def _send_in_order(
     return results
 
 
-def new_claim() -> str:
-    return secrets.token_hex(16)
+def new_claim(job_id: int) -> str:
+    """A run's claim on a webhook: the job's id, then what tells this run from other runs of
+    the same job (at most 32 characters)."""
+    return f"{job_id}:{secrets.token_hex(7)}"
+
+
+def _job_part(claim: str) -> str:
+    return claim.partition(":")[0] + ":"
