@@ -244,9 +244,9 @@ def _restart(process: Process, port: int) -> None:
 
 def _settled(url: str, timeout: float = 180) -> None:
     """Until no delivery waits and no job is running, due, or about to run again: a sender
-    that found its webhook's lease held by another (the dead worker's, until it runs out)
-    is queued again a second later, and may be the last job left once the other has sent
-    everything."""
+    job that found its webhook's lease held by another sender (the dead worker's job, run
+    again) is queued again a second later, and may be the last job left once the other has
+    sent everything."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         waiting = _query(

@@ -320,6 +320,9 @@ def test_a_job_run_again_takes_over_the_webhook_its_dead_run_held(client, people
     others = in_db(client, lambda s: takes(s, sender.new_claim(42), sender.new_claim(4)))
     assert others == [False, False]
     assert in_db(client, lambda s: takes(s, sender.new_claim(41))) == [True]
+    # The earlier run, should it still be alive, cannot give away the lease it lost.
+    in_db(client, lambda s: sender.release(s, hook_id, dead))
+    assert in_db(client, lambda s: takes(s, sender.new_claim(42))) == [False]
     later = now + sender.LEASE + timedelta(seconds=1)
     assert in_db(client, lambda s: takes(s, sender.new_claim(42), at=later)) == [True]
 
