@@ -4,6 +4,7 @@ may hide another, whatever the order."""
 import re
 
 from ticketdesk import http
+from ticketdesk.auth.dependencies import ApiRoute
 from ticketdesk.main import create_app
 
 
@@ -36,3 +37,17 @@ def test_a_ticket_route_is_matched_before_the_routers_that_follow_it() -> None:
     first_ticket = routes.index("/api/v1/tickets/{ref}")
     assert first_ticket < routes.index("/api/v1/auth/me")
     assert first_ticket < routes.index("/api/v1/users/{user_id}")
+
+
+def test_every_api_route_is_an_api_route() -> None:
+    """ApiRoute checks the query and keeps the token scope; a router without it would accept
+    misspelled parameters and refuse every API token."""
+    api = [
+        route
+        for route in http.routes(create_app())
+        if (getattr(route, "path_format", None) or "").startswith("/api/v1/")
+    ]
+    assert len(api) > 80
+    assert [
+        route.path_format for route in api if not isinstance(route.original_route, ApiRoute)
+    ] == []

@@ -299,7 +299,8 @@ def allowed_methods(app: Any, scope: Scope) -> set[str]:
 OPEN_QUERY_PREFIXES = ("cf.",)
 
 
-def _query_names(dependant: Any) -> set[str]:
+def query_names(dependant: Any) -> frozenset[str]:
+    """The query parameters a route declares, its dependencies' included."""
     names: set[str] = set()
     for field in dependant.query_params:
         annotation = getattr(field.field_info, "annotation", None)
@@ -309,29 +310,16 @@ def _query_names(dependant: Any) -> set[str]:
         else:
             names.add(field.alias)
     for sub in dependant.dependencies:
-        names |= _query_names(sub)
-    return names
+        names |= query_names(sub)
+    return frozenset(names)
 
 
-_KNOWN: dict[int, frozenset[str]] = {}
-
-
-async def reject_unknown_query(request: Request) -> None:
-    """A misspelled query parameter of the API is a 422, not silently ignored. (Pages outside
-    /api/ may carry parameters of their own, such as where to go after signing in.)"""
-    if not request.query_params or not request.url.path.startswith("/api/"):
-        return
-    route = request.scope.get("route")
-    dependant = getattr(route, "dependant", None)
-    if dependant is None:
-        return
-    known = _KNOWN.get(id(route))
-    if known is None:
-        known = _KNOWN[id(route)] = frozenset(_query_names(dependant))
+def reject_unknown_query(params: Any, known: frozenset[str]) -> None:
+    """A misspelled query parameter of the API is a 422, not silently ignored (every API route
+    checks, auth.dependencies.ApiRoute; pages may carry parameters of their own, such as where
+    to go after signing in)."""
     unknown = [
-        name
-        for name in request.query_params
-        if name not in known and not name.startswith(OPEN_QUERY_PREFIXES)
+        name for name in params if name not in known and not name.startswith(OPEN_QUERY_PREFIXES)
     ]
     if unknown:
         raise RequestValidationError(

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -225,7 +225,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=openapi.OPENAPI_URL,
         lifespan=lifespan,
         redirect_slashes=False,
-        dependencies=[Depends(http.reject_unknown_query)],
         generate_unique_id_function=openapi.operation_id,
     )
     app.state.settings = settings

@@ -142,9 +142,8 @@ def _declared_rules(app) -> dict[tuple[str, str], ScopeRule | None]:
         dependant = getattr(route, "dependant", None)
         if dependant is None or not walks_to_current_user(dependant):
             continue
-        rules = [d.call for d in dependant.dependencies if isinstance(d.call, ScopeRule)]
         for method in route.methods:
-            found[(method, route.path)] = rules[-1] if rules else None
+            found[(method, route.path)] = getattr(route.original_route, "scope_rule", None)
     return found
 
 

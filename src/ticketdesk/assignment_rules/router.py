@@ -4,12 +4,13 @@ from fastapi import APIRouter, Path, Response
 
 from ticketdesk.assignment_rules import service as rules
 from ticketdesk.assignment_rules.schemas import RuleIn, RuleRead, RuleUpdate
-from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.dependencies import ApiRoute, CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.validation import MAX_ID
 
 router = APIRouter(
+    route_class=ApiRoute,
     prefix="/assignment-rules",
     tags=["assignment rules"],
     dependencies=[require_scope(Scope.TICKETS_READ, write=Scope.ADMIN)],

@@ -12,12 +12,13 @@ from ticketdesk.attachments.models import Attachment
 from ticketdesk.attachments.schemas import AttachmentRead, AttachmentsIn, attachment_read
 from ticketdesk.attachments.storage import Storage, storage_for
 from ticketdesk.attachments.upload import Uploads
-from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.dependencies import ApiRoute, CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.openapi import errors
 
 router = APIRouter(
+    route_class=ApiRoute,
     tags=["attachments"],
     dependencies=[require_scope(Scope.TICKETS_READ, write=Scope.TICKETS_WRITE)],
 )

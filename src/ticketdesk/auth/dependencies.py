@@ -6,12 +6,15 @@ owner, limited to its scopes: every route declares the scope a token needs there
 tokens. A login holds every scope its role allows; what the role may do is decided by policy.
 """
 
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.params import Depends as DependsParam
+from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
 
-from ticketdesk import clock, db
+from ticketdesk import clock, db, http
 from ticketdesk.auth import scopes as scoping
 from ticketdesk.auth import security, tokens
 from ticketdesk.auth import service as accounts
@@ -22,20 +25,55 @@ from ticketdesk.errors import Forbidden, Throttled, Unauthorized
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
-_UNDECLARED = object()
-
 
 class ScopeRule:
     """The scope an API token needs on a route: `read` for GET and HEAD, `write` for the
-    other methods (None: any token will do)."""
+    other methods (None: any token will do). Declared as a dependency, kept by ApiRoute."""
 
     def __init__(self, read: Scope | None, write: Scope | None) -> None:
         self.read = read
         self.write = write
 
+    def needed(self, method: str) -> Scope | None:
+        return self.read if method in db.READING_METHODS else self.write
+
     async def __call__(self, request: Request) -> None:
-        needed = self.read if request.method in db.READING_METHODS else self.write
-        request.state.required_scope = needed
+        """Never run on an ApiRoute; on another route a rule would mean it was not an ApiRoute."""
+        raise RuntimeError("require_scope works on ApiRoute routes only")
+
+
+class ApiRoute(APIRoute):
+    """A route of the API (`APIRouter(route_class=ApiRoute)`). What every API route checks,
+    done once here instead of as dependencies that FastAPI would solve on every request:
+    - its scope rule (require_scope on the router or the route; the route's own wins) is kept
+      on the route, for current_user to read when the caller uses an API token;
+    - a query parameter the route does not know is a 422 (http.unknown_query), before anything
+      else runs."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        dependencies: Sequence[DependsParam] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        declared = list(dependencies or ())
+        rules = [d.dependency for d in declared if isinstance(d.dependency, ScopeRule)]
+        others = [d for d in declared if not isinstance(d.dependency, ScopeRule)]
+        super().__init__(path, endpoint, dependencies=others, **kwargs)
+        self.scope_rule: ScopeRule | None = rules[-1] if rules else None
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+        known = http.query_names(self.dependant)
+
+        async def checked(request: Request) -> Response:
+            if request.scope["query_string"]:
+                http.reject_unknown_query(request.query_params, known)
+            return await handle(request)
+
+        return checked
 
 
 def require_scope(scope: Scope, *, write: Scope | None = None) -> Any:
@@ -86,10 +124,11 @@ async def _api_token_claims(request: Request, token: str) -> security.TokenClaim
     if found is None:
         raise Unauthorized("invalid, expired or revoked API token")
     row, held = found
-    needed = getattr(request.state, "required_scope", _UNDECLARED)
-    if needed is _UNDECLARED:
+    rule = getattr(request.scope.get("route"), "scope_rule", None)
+    if rule is None:
         raise Forbidden("API tokens cannot be used here; sign in instead")
-    if isinstance(needed, Scope) and not scoping.grants(held, needed):
+    needed = rule.needed(request.method)
+    if needed is not None and not scoping.grants(held, needed):
         raise Forbidden(f"this API token lacks the scope {needed}")
     request.state.token_scopes = held
     if tokens.needs_touch(row, now):

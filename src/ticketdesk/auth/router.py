@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from ticketdesk import clock, paging
 from ticketdesk.auth import reset, security, throttle, tokens
 from ticketdesk.auth import service as accounts
-from ticketdesk.auth.dependencies import CurrentUser, any_api_token, require_scope
+from ticketdesk.auth.dependencies import ApiRoute, CurrentUser, any_api_token, require_scope
 from ticketdesk.auth.models import ApiToken, Role, User
 from ticketdesk.auth.schemas import (
     AnyRole,
@@ -36,9 +36,10 @@ from ticketdesk.openapi import errors
 from ticketdesk.paging import WindowDep
 from ticketdesk.validation import MAX_ID
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(route_class=ApiRoute, tags=["auth"])
 # API tokens: listing needs users:read, creating and changing users needs admin.
 users_router = APIRouter(
+    route_class=ApiRoute,
     prefix="/users",
     tags=["users"],
     dependencies=[require_scope(Scope.USERS_READ, write=Scope.ADMIN)],

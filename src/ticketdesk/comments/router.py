@@ -8,7 +8,7 @@ from ticketdesk.attachments.models import Attachment
 from ticketdesk.attachments.schemas import attachment_read
 from ticketdesk.attachments.storage import storage_for
 from ticketdesk.attachments.upload import Uploads
-from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.dependencies import ApiRoute, CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.comments import service as comments
 from ticketdesk.comments.models import TicketComment
@@ -19,6 +19,7 @@ from ticketdesk.paging import WindowDep
 from ticketdesk.validation import MAX_ID
 
 router = APIRouter(
+    route_class=ApiRoute,
     prefix="/tickets/{ref}/comments",
     tags=["comments"],
     dependencies=[require_scope(Scope.TICKETS_READ, write=Scope.TICKETS_WRITE)],

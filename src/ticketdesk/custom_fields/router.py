@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.dependencies import ApiRoute, CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.custom_fields import service as custom_fields
 from ticketdesk.custom_fields.schemas import CustomFieldIn, CustomFieldRead, CustomFieldUpdate
@@ -11,6 +11,7 @@ from ticketdesk.openapi import errors
 from ticketdesk.validation import MAX_ID
 
 router = APIRouter(
+    route_class=ApiRoute,
     prefix="/custom-fields",
     tags=["custom fields"],
     dependencies=[require_scope(Scope.TICKETS_READ, write=Scope.ADMIN)],

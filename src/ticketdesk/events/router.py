@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from ticketdesk.auth import policy
-from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.dependencies import ApiRoute, CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession
 from ticketdesk.errors import Gone, Invalid
@@ -12,7 +12,9 @@ from ticketdesk.events.schemas import EventPage, EventRead
 from ticketdesk.openapi import errors
 
 # API tokens: events:read.
-router = APIRouter(tags=["events"], dependencies=[require_scope(Scope.EVENTS_READ)])
+router = APIRouter(
+    route_class=ApiRoute, tags=["events"], dependencies=[require_scope(Scope.EVENTS_READ)]
+)
 
 
 @router.get(

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from ticketdesk import clock
-from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.dependencies import ApiRoute, CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.jobs import service as jobs
@@ -13,7 +13,7 @@ from ticketdesk.openapi import errors
 from ticketdesk.validation import MAX_ID
 
 # API tokens: admin.
-router = APIRouter(tags=["jobs"], dependencies=[require_scope(Scope.ADMIN)])
+router = APIRouter(route_class=ApiRoute, tags=["jobs"], dependencies=[require_scope(Scope.ADMIN)])
 
 
 @router.get("/jobs", summary="List background jobs", operation_id="listJobs")

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.dependencies import ApiRoute, CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.macros import service as macros
@@ -11,7 +11,9 @@ from ticketdesk.openapi import errors
 from ticketdesk.validation import MAX_ID
 
 router = APIRouter(
-    tags=["macros"], dependencies=[require_scope(Scope.TICKETS_READ, write=Scope.TICKETS_WRITE)]
+    route_class=ApiRoute,
+    tags=["macros"],
+    dependencies=[require_scope(Scope.TICKETS_READ, write=Scope.TICKETS_WRITE)],
 )
 MacroId = Annotated[int, Path(ge=1, le=MAX_ID)]
 

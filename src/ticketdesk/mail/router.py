@@ -8,7 +8,7 @@ from pydantic import StrictBool
 
 from ticketdesk import clock
 from ticketdesk.auth import policy
-from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.dependencies import ApiRoute, CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import DatabaseDep, ReadSession, WriteSession
 from ticketdesk.errors import DomainError
@@ -20,8 +20,11 @@ from ticketdesk.mail.schemas import InboundAccepted, InboundRead, OutboxRead, Su
 from ticketdesk.openapi import errors
 from ticketdesk.validation import MAX_ID
 
-router = APIRouter(prefix="/mail", tags=["mail"], dependencies=[require_scope(Scope.ADMIN)])
+router = APIRouter(
+    route_class=ApiRoute, prefix="/mail", tags=["mail"], dependencies=[require_scope(Scope.ADMIN)]
+)
 preferences_router = APIRouter(
+    route_class=ApiRoute,
     prefix="/users/me",
     tags=["users"],
     dependencies=[require_scope(Scope.TICKETS_READ, write=Scope.TICKETS_WRITE)],

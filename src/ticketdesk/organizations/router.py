@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.dependencies import ApiRoute, CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.openapi import errors
@@ -15,7 +15,10 @@ from ticketdesk.organizations.schemas import (
 from ticketdesk.validation import MAX_ID
 
 router = APIRouter(
-    prefix="/organizations", tags=["organizations"], dependencies=[require_scope(Scope.ADMIN)]
+    route_class=ApiRoute,
+    prefix="/organizations",
+    tags=["organizations"],
+    dependencies=[require_scope(Scope.ADMIN)],
 )
 OrganizationId = Annotated[int, Path(ge=1, le=MAX_ID)]
 

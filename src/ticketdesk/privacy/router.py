@@ -4,7 +4,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import StreamingResponse
 
 from ticketdesk import clock
-from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.dependencies import ApiRoute, CurrentUser, require_scope
 from ticketdesk.auth.models import User
 from ticketdesk.auth.schemas import UserRead
 from ticketdesk.auth.scopes import Scope
@@ -13,7 +13,9 @@ from ticketdesk.openapi import errors
 from ticketdesk.privacy import service as privacy
 from ticketdesk.validation import MAX_ID
 
-router = APIRouter(tags=["data protection"], dependencies=[require_scope(Scope.ADMIN)])
+router = APIRouter(
+    route_class=ApiRoute, tags=["data protection"], dependencies=[require_scope(Scope.ADMIN)]
+)
 UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.dependencies import ApiRoute, CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.errors import DomainError
@@ -15,6 +15,7 @@ from ticketdesk.satisfaction.models import Rating
 from ticketdesk.satisfaction.schemas import RatingIn, SatisfactionRead
 
 router = APIRouter(
+    route_class=ApiRoute,
     prefix="/tickets/{ref}/satisfaction",
     tags=["satisfaction"],
     dependencies=[require_scope(Scope.TICKETS_READ, write=Scope.TICKETS_WRITE)],

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.dependencies import ApiRoute, CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession
 from ticketdesk.search import service as search
@@ -10,7 +10,10 @@ from ticketdesk.search.schemas import SearchFilters, SearchHit
 from ticketdesk.tickets.router import page_headers
 
 router = APIRouter(
-    prefix="/search", tags=["search"], dependencies=[require_scope(Scope.TICKETS_READ)]
+    route_class=ApiRoute,
+    prefix="/search",
+    tags=["search"],
+    dependencies=[require_scope(Scope.TICKETS_READ)],
 )
 
 

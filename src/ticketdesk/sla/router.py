@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Request, Response
 
 from ticketdesk import paging
-from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.dependencies import ApiRoute, CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession, WriteSession
 from ticketdesk.paging import WindowDep
@@ -16,6 +16,7 @@ from ticketdesk.sla.schemas import (
 
 # API tokens: reading the settings needs tickets:read, changing them admin.
 router = APIRouter(
+    route_class=ApiRoute,
     prefix="/tickets/sla",
     tags=["sla"],
     dependencies=[require_scope(Scope.TICKETS_READ, write=Scope.ADMIN)],

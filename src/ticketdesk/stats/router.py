@@ -2,7 +2,7 @@ from fastapi import APIRouter
 
 from ticketdesk import clock
 from ticketdesk.auth import policy
-from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.dependencies import ApiRoute, CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.db import ReadSession
 from ticketdesk.errors import Invalid
@@ -11,7 +11,9 @@ from ticketdesk.stats.schemas import AgentStatistics, Dashboard, Overview
 from ticketdesk.validation import IsoDate
 
 # API tokens: figures about tickets are a read of tickets (the role check stays super_admin).
-router = APIRouter(tags=["statistics"], dependencies=[require_scope(Scope.TICKETS_READ)])
+router = APIRouter(
+    route_class=ApiRoute, tags=["statistics"], dependencies=[require_scope(Scope.TICKETS_READ)]
+)
 
 
 @router.get(

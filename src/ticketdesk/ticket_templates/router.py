@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from ticketdesk.auth import policy
-from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.dependencies import ApiRoute, CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.custom_fields import service as custom_fields
 from ticketdesk.db import ReadSession, WriteSession
@@ -12,6 +12,7 @@ from ticketdesk.ticket_templates.schemas import TemplateIn, TemplateRead, Templa
 from ticketdesk.validation import MAX_ID
 
 router = APIRouter(
+    route_class=ApiRoute,
     prefix="/ticket-templates",
     tags=["ticket templates"],
     dependencies=[require_scope(Scope.TICKETS_READ, write=Scope.ADMIN)],

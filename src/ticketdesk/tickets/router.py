@@ -9,7 +9,7 @@ from ticketdesk.attachments import service as attachments
 from ticketdesk.attachments.storage import storage_for
 from ticketdesk.attachments.upload import Uploads
 from ticketdesk.auth import policy
-from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.dependencies import ApiRoute, CurrentUser, require_scope
 from ticketdesk.auth.models import User
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.custom_fields import service as custom_fields
@@ -38,6 +38,7 @@ from ticketdesk.tickets.schemas import (
 from ticketdesk.tickets.service import Page
 
 router = APIRouter(
+    route_class=ApiRoute,
     prefix="/tickets",
     tags=["tickets"],
     dependencies=[require_scope(Scope.TICKETS_READ, write=Scope.TICKETS_WRITE)],

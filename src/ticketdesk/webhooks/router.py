@@ -4,7 +4,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from ticketdesk import clock
 from ticketdesk.auth import policy
-from ticketdesk.auth.dependencies import CurrentUser, require_scope
+from ticketdesk.auth.dependencies import ApiRoute, CurrentUser, require_scope
 from ticketdesk.auth.scopes import Scope
 from ticketdesk.config import Settings
 from ticketdesk.db import DatabaseDep, ReadSession, WriteSession
@@ -22,7 +22,10 @@ from ticketdesk.webhooks.schemas import (
 
 # The super_admin's (API tokens: webhooks:manage).
 router = APIRouter(
-    prefix="/webhooks", tags=["webhooks"], dependencies=[require_scope(Scope.WEBHOOKS_MANAGE)]
+    route_class=ApiRoute,
+    prefix="/webhooks",
+    tags=["webhooks"],
+    dependencies=[require_scope(Scope.WEBHOOKS_MANAGE)],
 )
 WebhookId = Annotated[int, Path(ge=1, le=MAX_ID)]
 DeliveryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
