@@ -248,7 +248,7 @@ async def read_ticket(session: AsyncSession, actor: User, ref: str) -> Row[Any]:
     """The ticket with its people's names, for reading only (a row, not an ORM object)."""
     column, value = _ref(ref)
     query = _read_query(column, policy.visibility_shape(actor))
-    row = (await db.execute(session, query, _ref_params(actor, value))).first()
+    row = (await db.execute(session, query, _ref_params(actor, value), built_once=True)).first()
     if row is None:
         raise NotFound("ticket not found")
     return row
@@ -375,7 +375,8 @@ async def list_tickets(
     conditions = _conditions(actor, filters, now=clock.now())
     sort = filters.sort or DEFAULT_SORT
     params = {"page_size": filters.page_size, "offset": 0}
-    if not conditions and not custom and not filters.q and filters.cursor is None:
+    plain = not conditions and not custom and not filters.q and filters.cursor is None
+    if plain:
         # Unfiltered: the statements depend on the viewer only through bound parameters.
         count, page = _plain_list(policy.visibility_shape(actor), mine, sort, bool(count_limit))
         params.update(policy.viewer_params(actor))
@@ -410,9 +411,13 @@ async def list_tickets(
         params["offset"] = (filters.page - 1) * filters.page_size
     rows: list[Row[Any]] = []
     if params["offset"] <= MAX_OFFSET:
-        rows = list(await db.execute(session, page, params))
+        rows = list(await db.execute(session, page, params, built_once=plain))
     # The count comes with the page's rows; only an empty page asks for it on its own.
-    counted = rows[0].total if rows else (await db.execute(session, count, params)).scalar()
+    counted = (
+        rows[0].total
+        if rows
+        else (await db.execute(session, count, params, built_once=plain)).scalar()
+    )
     total, exact = _counted(counted, count_limit)
     return Page(rows, total, exact)
 
