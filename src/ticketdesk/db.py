@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Executable, MetaData, Result, event
 from sqlalchemy import exc as sa_exc
@@ -330,7 +330,7 @@ async def execute(
         driver = session.info.get(_DRIVER)
         if driver is None:
             driver = session.info[_DRIVER] = await _driver_of(session)
-        if driver:
+        if isinstance(driver, _Driver):
             compiled = _compiled(statement, driver.dialect)
             if compiled is not None:
                 return await compiled.run(driver, params or {})
@@ -414,7 +414,7 @@ def _compiled(statement: Executable, dialect: Any) -> _Compiled | None:
         return _compiled_forms[statement]
     except KeyError:
         pass
-    compiled = statement.compile(dialect=dialect)
+    compiled = cast(Any, statement).compile(dialect=dialect)
     expanding = any(bind.expanding or bind.literal_execute for bind in compiled.binds.values())
     form = None if expanding else _Compiled(compiled, dialect)
     _compiled_forms[statement] = form
