@@ -1,5 +1,7 @@
 """/metrics: off by default, only for the allowed addresses, Prometheus text."""
 
+import os
+
 from fastapi.testclient import TestClient
 
 from ticketdesk.main import create_app
@@ -26,3 +28,13 @@ def test_metrics_for_allowed_addresses_only(settings):
         assert "ticketdesk_sla_breached_tickets 0.0" in text
     with TestClient(create_app(on), client=("203.0.113.7", 5000)) as remote:
         assert remote.get("/metrics").status_code == 404
+
+
+def test_fastapi_opentelemetry_hooks_follow_the_processs_opentelemetry_setup(monkeypatch):
+    """Off by default (they cost every request a look at the global providers); on as soon as
+    an OTEL_* variable configures the process."""
+    for name in [name for name in os.environ if name.startswith("OTEL_")]:
+        monkeypatch.delenv(name)
+    assert create_app()._telemetry["tracing"] is False
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "ticketdesk")
+    assert create_app()._telemetry["tracing"] is True

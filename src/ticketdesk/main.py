@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -213,6 +215,16 @@ def _render_domain_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(content, status_code=exc.status_code, headers=headers)
 
 
+# FastAPI's own OpenTelemetry hooks ask the global providers on every request whether anyone
+# listens. Off unless the process is set up for OpenTelemetry (any OTEL_* variable, as
+# `opentelemetry-instrument` and the OTLP exporters read them).
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+
+def _opentelemetry_configured() -> bool:
+    return any(name.startswith("OTEL_") for name in os.environ)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
@@ -226,6 +238,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         redirect_slashes=False,
         generate_unique_id_function=openapi.operation_id,
+        telemetry=None if _opentelemetry_configured() else NO_TELEMETRY,
     )
     app.state.settings = settings
     app.state.signing_key = settings.signing_key()
