@@ -99,10 +99,10 @@ def test_a_broken_connection_is_answered_as_sqlalchemy_would_and_not_reused(clie
         await driver.raw.close()
         with pytest.raises(exc.OperationalError) as raised:
             await db.execute(session, statement, built_once=True)
-        return raised.value, driver.connection.invalidated
+        return raised.value, driver.pooled.is_valid
 
-    error, invalidated = _read(client, _run)
-    assert error.connection_invalidated and invalidated
+    error, still_valid = _read(client, _run)
+    assert error.connection_invalidated and not still_valid
     assert client.get("/readyz").status_code == 200
 
 
@@ -141,3 +141,19 @@ def test_a_deactivated_caller_is_not_found_by_a_read(client, people):
     ).is_success
     assert _read(client, lambda session: accounts.active_user(session, agent.id)) is None
     assert client.get("/api/v1/auth/me", headers=agent.headers).status_code == 401
+
+
+@postgresql_only
+def test_the_driver_path_returns_its_connection_when_the_session_closes(client):
+    pool = client.app.state.engine.sync_engine.pool
+    statement = select(text("1"))
+
+    async def _run(session: Any) -> int:
+        await db.execute(session, statement, built_once=True)
+        assert isinstance(session.info[db._DRIVER], db._Driver)
+        return pool.checkedout()
+
+    before = pool.checkedout()
+    during = _read(client, _run)
+    assert during == before + 1
+    assert pool.checkedout() == before

@@ -18,14 +18,15 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import greenlet_spawn
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -212,6 +213,15 @@ class AsyncReadSession(AsyncSession):
 
     sync_session_class = _ReadOnlySession
 
+    async def close(self) -> None:
+        """Also returns the connection the driver path took (`execute`), if it took one."""
+        driver = self.info.pop(_DRIVER, None)
+        try:
+            if isinstance(driver, _Driver):
+                await driver.release()
+        finally:
+            await super().close()
+
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions for writing: one transaction each (BEGIN IMMEDIATE on SQLite)."""
@@ -342,21 +352,30 @@ _DRIVER = "ticketdesk_driver"
 
 
 class _Driver:
-    """A read session's connection, and the asyncpg connection under it."""
+    """The pooled connection a read session's driver path runs on, taken from the pool the
+    first time the session needs it (past the ORM session's own connection handling, which
+    costs more than a short statement) and returned when the session closes."""
 
-    def __init__(self, connection: AsyncConnection, raw: Any) -> None:
-        self.connection = connection
-        self.dialect = connection.dialect
-        self.raw = raw
+    def __init__(self, pooled: PoolProxiedConnection, dialect: Any) -> None:
+        self.pooled = pooled
+        self.dialect = dialect
+        self.raw: Any = pooled.driver_connection
+
+    async def release(self) -> None:
+        await greenlet_spawn(self.pooled.close)
+
+    async def invalidate(self, error: BaseException) -> None:
+        await greenlet_spawn(self.pooled.invalidate, error)
 
 
 async def _driver_of(session: AsyncSession) -> "_Driver | bool":
-    """Looked up once per session (False: not asyncpg): a read session keeps its connection
-    until it closes."""
-    connection = await session.connection()
-    if connection.dialect.driver != "asyncpg":
+    """Looked up once per session (False: not asyncpg, the path is SQLAlchemy's). A read
+    session on PostgreSQL runs in autocommit, as this connection does: each statement sees
+    what was committed when it began, whichever connection runs it."""
+    engine = session.bind
+    if not isinstance(engine, AsyncEngine) or engine.dialect.driver != "asyncpg":
         return False
-    return _Driver(connection, (await connection.get_raw_connection()).driver_connection)
+    return _Driver(await engine.raw_connection(), engine.dialect)
 
 
 class _Compiled:
@@ -388,7 +407,7 @@ class _Compiled:
         try:
             records = await driver.raw.fetch(self.sql, *arguments)
         except Exception as error:
-            raise await _driver_error(driver.connection, self.sql, error) from error
+            raise await _driver_error(driver, self.sql, error) from error
         rows: Any = records
         if self.converts:
             results = self.results
@@ -421,11 +440,11 @@ def _compiled(statement: Executable, dialect: Any) -> _Compiled | None:
     return form
 
 
-async def _driver_error(connection: AsyncConnection, sql: str, error: Exception) -> Exception:
+async def _driver_error(driver: _Driver, sql: str, error: Exception) -> Exception:
     """The driver's error as SQLAlchemy would raise it, so that it is answered alike (503 while
     the database is unreachable); a connection that broke is not handed out again."""
     if isinstance(error, asyncpg.InterfaceError | ConnectionError | OSError | asyncio.TimeoutError):
-        await connection.invalidate(error)
+        await driver.invalidate(error)
         return sa_exc.OperationalError(sql, None, error, connection_invalidated=True)
     if isinstance(error, asyncpg.PostgresError):
         return sa_exc.DBAPIError(sql, None, error)
