@@ -62,11 +62,11 @@ def _common_errors(route: APIRoute, operation: dict[str, Any]) -> set[int]:
     503 (the database) everywhere; 401, 403 (an API token's scope) and 429 (the request rate)
     when it authenticates; 404 with a path parameter; 400 (a body that cannot be read, such as
     JSON that is not UTF-8) and 413 with a body."""
-    from ticketdesk.auth.dependencies import current_user
+    from ticketdesk.auth.dependencies import caller
 
     found = {422, 503}
     dependant = route.dependant
-    if _walks_to(dependant, current_user):
+    if _walks_to(dependant, caller):
         found |= {401, 403, 429}
     if dependant.path_params:
         found.add(404)

@@ -8,7 +8,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 
 from tests.factories import API, Actor, make_api_token, make_ticket, make_user, post_comment
-from ticketdesk.auth.dependencies import ScopeRule, current_user
+from ticketdesk.auth.dependencies import ScopeRule, caller
 from ticketdesk.auth.scopes import Scope
 
 # One database and app for the module: each test makes its own tickets, users and tokens.
@@ -133,9 +133,7 @@ def _declared_rules(app) -> dict[tuple[str, str], ScopeRule | None]:
     """Every API route that authenticates its caller, with the scope rule it declares."""
 
     def walks_to_current_user(dependant) -> bool:
-        return any(
-            d.call is current_user or walks_to_current_user(d) for d in dependant.dependencies
-        )
+        return any(d.call is caller or walks_to_current_user(d) for d in dependant.dependencies)
 
     found = {}
     for route in iter_route_contexts(app.routes):
