@@ -293,18 +293,14 @@ async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 async def _read_session(request: Request) -> AsyncReadSession:
     """Not a `yield` dependency, which FastAPI wraps in several context managers per request:
-    the close goes on the stack FastAPI unwinds when the route returns, before the response is
-    sent (what `scope="function"` does for a `yield` dependency; a read session holds nothing
-    to commit). Reads are the most frequent requests."""
+    the session's own exit (a shielded close, as its `async with` does) goes on the stack
+    FastAPI unwinds when the route returns, before the response is sent (what
+    `scope="function"` does for a `yield` dependency; a read session holds nothing to commit).
+    Reads are the most frequent requests."""
     session: AsyncReadSession = request.app.state.read_sessionmaker()
     request.state.db_session = session
-    request.scope["fastapi_function_astack"].push_async_callback(_close, session)
+    request.scope["fastapi_function_astack"].push_async_exit(session)
     return session
-
-
-async def _close(session: AsyncSession) -> None:
-    # As AsyncSession's own `async with` does: a cancelled request still returns the connection.
-    await asyncio.shield(session.close())
 
 
 READING_METHODS = frozenset({"GET", "HEAD"})

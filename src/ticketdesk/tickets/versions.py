@@ -2,28 +2,32 @@
 requests so that two people editing one ticket cannot silently overwrite each other."""
 
 import hashlib
+import operator
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketdesk.auth.models import User
 from ticketdesk.errors import PreconditionFailed
 from ticketdesk.tickets import service as tickets
 from ticketdesk.tickets.models import Ticket
-from ticketdesk.tickets.schemas import by_name
 
 _COLUMNS = tuple(column.key for column in Ticket.__table__.columns)
+_FROM_ROW = operator.itemgetter(*_COLUMNS)
+_FROM_TICKET = operator.attrgetter(*_COLUMNS)
 
 
 def _tag(values: Any) -> str:
-    text = "\x1f".join("" if value is None else str(value) for value in values)
+    text = "\x1f".join(["" if value is None else str(value) for value in values])
     return '"' + hashlib.blake2b(text.encode(), digest_size=12).hexdigest() + '"'
 
 
 def etag(ticket: Any) -> str:
     """The version of a ticket's stored state: an ORM Ticket or a row of the ticket view."""
-    get = by_name(ticket)
-    return _tag(get(name) for name in _COLUMNS)
+    if isinstance(ticket, Row):
+        return _tag(_FROM_ROW(ticket._mapping))
+    return _tag(_FROM_TICKET(ticket))
 
 
 def matches(header: str, current: str) -> bool:
