@@ -17,7 +17,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -91,6 +90,23 @@ def route_template(scope: Scope) -> str:
     return path or "<unmatched>"
 
 
+_SECURITY_HEADERS_RAW = tuple((name.encode(), value.encode()) for name, value in SECURITY_HEADERS)
+
+
+def _with_edge_headers(
+    headers: Any, request_id: str, rate_limit: Sequence[tuple[str, str]]
+) -> list[tuple[bytes, bytes]]:
+    """The answer's headers with the request id, the security headers the answer does not set
+    itself, and the rate limit's: one pass over the raw list (every answer goes through)."""
+    replaced = {b"x-request-id", *(name.lower().encode() for name, _ in rate_limit)}
+    kept = [(name, value) for name, value in headers if name.lower() not in replaced]
+    present = {name.lower() for name, _ in kept}
+    kept.append((b"x-request-id", request_id.encode("latin-1")))
+    kept += [(name, value) for name, value in _SECURITY_HEADERS_RAW if name not in present]
+    kept += [(name.lower().encode(), value.encode("latin-1")) for name, value in rate_limit]
+    return kept
+
+
 class Edge:
     def __init__(
         self,
@@ -123,13 +139,9 @@ class Edge:
                 response_started = True
                 status = message["status"]
                 route = route_template(scope)
-                headers = MutableHeaders(scope=message)
-                headers["x-request-id"] = request_id
-                for name, value in SECURITY_HEADERS:
-                    if name not in headers:
-                        headers[name] = value
-                for name, value in state.get("rate_limit_headers", ()):
-                    headers[name] = value
+                message["headers"] = _with_edge_headers(
+                    message.get("headers", ()), request_id, state.get("rate_limit_headers", ())
+                )
             await send(message)
 
         try:

@@ -252,9 +252,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Matched in this order, one route after another: the most requested routes come first
     # (tests/test_routing.py checks that no route hides another).
     routers = (
-        sla_router,
         tickets_router,
         comments_router,
+        sla_router,
         auth_router,
         users_router,
         stats_router,
