@@ -31,6 +31,21 @@ def _values(row: Any) -> list[tuple[str, Any, type]]:
     return [(key, value, type(value)) for key, value in row._mapping.items()]
 
 
+def _ticket_both_ways(client: Any, viewer_id: int, number: str) -> tuple[Any, Any]:
+    """The ticket as `viewer_id` reads it, through SQLAlchemy and through the driver."""
+
+    async def work(session: Any) -> tuple[Any, Any]:
+        viewer = await session.get(User, viewer_id)
+        query = tickets._read_query("ticket_number", policy.visibility_shape(viewer))
+        params = tickets._ref_params(viewer, number)
+        return (
+            (await db.execute(session, query, params)).first(),
+            (await db.execute(session, query, params, built_once=True)).first(),
+        )
+
+    return _read(client, work)
+
+
 def test_a_ticket_read_either_way_gives_the_same_row(client, people):
     agent = people["agent"]
     number = make_ticket(client, people["individual"], subject="Same either way")["ticket_number"]
@@ -40,19 +55,23 @@ def test_a_ticket_read_either_way_gives_the_same_row(client, people):
         headers=people["super_admin"].headers,
     ).is_success
 
-    async def _both(session: Any) -> tuple[Any, Any]:
-        viewer = await session.get(User, agent.id)
-        query = tickets._read_query("ticket_number", policy.visibility_shape(viewer))
-        params = tickets._ref_params(viewer, number)
-        plain = (await db.execute(session, query, params)).first()
-        direct = (await db.execute(session, query, params, built_once=True)).first()
-        return plain, direct
-
-    plain, direct = _read(client, _both)
+    plain, direct = _ticket_both_ways(client, agent.id, number)
     assert plain is not None and direct is not None
     assert _values(direct) == _values(plain)
     assert direct.status == plain.status and direct.created_at.tzinfo is not None
     assert direct.assigned_to_id == agent.id
+
+
+def test_a_customer_reads_their_own_ticket_and_not_another_s_either_way(client, people):
+    """The viewer is bound into the visibility rule: through the driver, too, another
+    customer's ticket is not found (a 404 for the route)."""
+    owner, other = people["individual"], people["other"]
+    number = make_ticket(client, owner, subject="Only mine")["ticket_number"]
+
+    plain, direct = _ticket_both_ways(client, owner.id, number)
+    assert plain is not None and _values(direct) == _values(plain)
+    assert _ticket_both_ways(client, other.id, number) == (None, None)
+    assert client.get(f"/api/v1/tickets/{number}", headers=other.headers).status_code == 404
 
 
 def test_a_page_and_an_empty_result_either_way(client, people):

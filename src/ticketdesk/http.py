@@ -28,10 +28,10 @@ access_log = logging.getLogger("ticketdesk.access")
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 RETRY_AFTER_SECONDS = 5
 SECURITY_HEADERS = (
-    ("x-content-type-options", "nosniff"),
-    ("x-frame-options", "DENY"),
-    ("content-security-policy", "frame-ancestors 'none'"),
-    ("referrer-policy", "no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"referrer-policy", b"no-referrer"),
 )
 
 
@@ -90,9 +90,6 @@ def route_template(scope: Scope) -> str:
     return path or "<unmatched>"
 
 
-_SECURITY_HEADERS_RAW = tuple((name.encode(), value.encode()) for name, value in SECURITY_HEADERS)
-
-
 def _with_edge_headers(
     headers: Any, request_id: str, rate_limit: Sequence[tuple[str, str]]
 ) -> list[tuple[bytes, bytes]]:
@@ -102,7 +99,7 @@ def _with_edge_headers(
     kept = [(name, value) for name, value in headers if name.lower() not in replaced]
     present = {name.lower() for name, _ in kept}
     kept.append((b"x-request-id", request_id.encode("latin-1")))
-    kept += [(name, value) for name, value in _SECURITY_HEADERS_RAW if name not in present]
+    kept += [(name, value) for name, value in SECURITY_HEADERS if name not in present]
     kept += [(name.lower().encode(), value.encode("latin-1")) for name, value in rate_limit]
     return kept
 

@@ -45,8 +45,8 @@ class ApiRoute(APIRoute):
     done once here instead of as dependencies that FastAPI would solve on every request:
     - its scope rule (require_scope on the router or the route; the route's own wins) is kept
       on the route, for current_user to read when the caller uses an API token;
-    - a query parameter the route does not know is a 422 (http.unknown_query), before anything
-      else runs."""
+    - a query parameter the route does not know is a 422 (http.reject_unknown_query), before
+      anything else runs."""
 
     def __init__(
         self,
