@@ -190,6 +190,10 @@ def _ping_idle_connections(engine: AsyncEngine) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("SELECT 1")
             cursor.close()
+            # The driver's adapter began a transaction for the ping: end it, so the connection
+            # is handed out as the pool keeps it, outside any transaction (the driver path and
+            # `execute_alone` rely on that).
+            dbapi_connection.rollback()
         except Exception as error:
             raise DisconnectionError("stale pooled connection") from error
 
@@ -342,6 +346,27 @@ async def execute(
                 return await compiled.run(driver, params or {})
     connection = await session.connection()
     return await connection.execute(statement, params)
+
+
+async def execute_alone(
+    engine: AsyncEngine, statement: Executable, params: Mapping[str, Any]
+) -> Result[Any]:
+    """Run one statement built once as a transaction of its own (autocommit): one round trip,
+    its rows fetched before the connection goes back to `engine`'s pool. On asyncpg it runs
+    straight on the driver, as `execute` does in a read session."""
+    if engine.dialect.driver == "asyncpg":
+        driver = _Driver(await engine.raw_connection(), engine.dialect)
+        try:
+            if driver.raw.is_in_transaction():
+                raise RuntimeError("a pooled connection was handed out inside a transaction")
+            compiled = _compiled(statement, driver.dialect)
+            if compiled is not None:
+                return await compiled.run(driver, params)
+        finally:
+            await driver.release()
+    async with engine.connect() as connection:
+        alone = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        return (await alone.execute(statement, params)).freeze()()
 
 
 _DRIVER = "ticketdesk_driver"
