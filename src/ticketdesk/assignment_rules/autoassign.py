@@ -12,15 +12,29 @@ commits and deletes it in the same commit.
 """
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, Select, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import (
+    Integer,
+    Row,
+    Select,
+    String,
+    bindparam,
+    column,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from ticketdesk import db
 from ticketdesk.assignment_rules import choosing
 from ticketdesk.assignment_rules.models import AssignmentHold, AssignmentRule, Strategy
+from ticketdesk.auth import service as users
 from ticketdesk.auth.models import STAFF_ROLES, User
+from ticketdesk.db import UTCDateTime
 from ticketdesk.sla import service as sla
 
 # A module import, not its names: tickets.assignment imports tickets.service, which imports
@@ -44,18 +58,25 @@ TURN = (
     .where(AssignmentRule.id == bindparam("rule_id"))
     .values(last_agent_id=bindparam("agent_id"))
 )
-# The turn and the hold in one statement (PostgreSQL).
-TURN_AND_HOLD = (
-    insert(AssignmentHold)
-    .values(
-        rule_id=bindparam("rule_id"),
-        agent_id=bindparam("agent_id"),
-        created_at=bindparam("now"),
-        expires_at=bindparam("expires_at"),
+_PICKED = (
+    func.ticketdesk_pick_agent(
+        bindparam("rule_id", type_=Integer),
+        bindparam("now", type_=UTCDateTime),
+        bindparam("expires_at", type_=UTCDateTime),
     )
-    .add_cte(TURN.cte("turn"))
-    .returning(AssignmentHold.id)
+    .table_valued(
+        column("picked_agent_id", Integer),
+        column("picked_rule_name", String),
+        column("picked_hold_id", Integer),
+    )
+    .alias("picked")
 )
+# The whole pick on PostgreSQL in one statement (see _pick_apart), with the agent's row.
+PICK = select(
+    _PICKED.c.picked_rule_name.label("rule_name"),
+    _PICKED.c.picked_hold_id.label("hold_id"),
+    *users.USER_ROW_COLUMNS,
+).join_from(_PICKED, User, User.id == _PICKED.c.picked_agent_id)
 # A rule without a capacity counts every open ticket (no agent carries this many).
 UNCAPPED = 2**31 - 1
 
@@ -122,7 +143,8 @@ async def assign_by_rules(
         held = await _pick_apart(db.beside(session.bind), rule.id, now=now)
         if held is None:
             return None
-        agent_id, rule_name, hold_id = held
+        rule_name, hold_id = str(held.rule_name), cast(int, held.hold_id)
+        agent = users.user_in_session(session, held._mapping)
     else:
         # SQLite's single writer serializes the picks: no hold, the turn in this transaction.
         connection = await session.connection()
@@ -131,8 +153,9 @@ async def assign_by_rules(
             return None
         (agent_id, rule_name), hold_id = picked, None
         await connection.execute(TURN, {"rule_id": rule.id, "agent_id": agent_id})
-    agent = await session.get(User, agent_id)
-    assert agent is not None
+        found = await session.get(User, agent_id)
+        assert found is not None
+        agent = found
     if hold_id is not None and not defer_hold:
         # Gone in the same commit as the assignment that replaces it.
         await session.execute(delete(AssignmentHold).where(AssignmentHold.id == hold_id))
@@ -155,24 +178,13 @@ async def _first_match(session: AsyncSession, ticket: Ticket) -> Row[Any] | None
     return None
 
 
-async def _pick_apart(
-    engine: AsyncEngine, rule_id: int, *, now: datetime
-) -> tuple[int, str, int | None] | None:
-    """The pick in a transaction of its own, committed before the ticket's: (agent, rule name,
-    hold). A hold lost in a crash belonged to a ticket that was lost with it."""
-    async with engine.begin() as connection:
-        picked = await _pick(connection, rule_id, now=now)
-        if picked is None:
-            return None
-        agent_id, name = picked
-        params = {
-            "rule_id": rule_id,
-            "agent_id": agent_id,
-            "now": now,
-            "expires_at": now + timedelta(seconds=HOLD_SECONDS),
-        }
-        hold_id = await connection.scalar(TURN_AND_HOLD, params)
-        return agent_id, name, hold_id
+async def _pick_apart(engine: AsyncEngine, rule_id: int, *, now: datetime) -> Row[Any] | None:
+    """The pick in a transaction of its own, committed before the ticket's: the rule's name,
+    the hold and the agent's row. One call of the database's `ticketdesk_pick_agent`, which
+    does what `_pick` and the turn do on SQLite (see its migration). A hold lost in a crash
+    belonged to a ticket that was lost with it."""
+    params = {"rule_id": rule_id, "now": now, "expires_at": now + timedelta(seconds=HOLD_SECONDS)}
+    return (await db.execute_alone(engine, PICK, params)).first()
 
 
 async def _pick(

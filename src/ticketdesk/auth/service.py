@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import instrumentation
+from sqlalchemy.orm import instrumentation, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from ticketdesk import clock, db
 from ticketdesk.auth import passwords, policy, security, throttle
@@ -192,12 +193,19 @@ def session_is_current(user: User, epoch: int) -> bool:
     return epoch == user.session_epoch
 
 
-# Built once: these run on every authenticated request.
-_ACTIVE_USER = select(User).where(User.id == bindparam("user_id"), User.is_active.is_(True))
-_ACTIVE_USER_ROW = select(
+# What a row must hold to stand for a user (`USER_ROW_COLUMNS` selects it).
+USER_ROW_COLUMNS = (
     *User.__table__.columns,
     User.organization_shares_tickets.expression.label("organization_shares_tickets"),
-).where(User.__table__.c.id == bindparam("user_id"), User.__table__.c.is_active.is_(True))
+)
+_USER_KEYS = tuple(column.key for column in USER_ROW_COLUMNS)
+
+
+# Built once: these run on every authenticated request.
+_ACTIVE_USER = select(User).where(User.id == bindparam("user_id"), User.is_active.is_(True))
+_ACTIVE_USER_ROW = select(*USER_ROW_COLUMNS).where(
+    User.__table__.c.id == bindparam("user_id"), User.__table__.c.is_active.is_(True)
+)
 
 
 async def active_user(session: AsyncSession, user_id: int) -> User | None:
@@ -220,6 +228,18 @@ def _user_from(values: Mapping[Any, Any]) -> User:
     record each value as a change, at ten times the cost)."""
     user: User = _USERS.new_instance()
     user.__dict__.update(values)
+    return user
+
+
+def user_in_session(session: AsyncSession, row: Mapping[Any, Any]) -> User:
+    """The user of a row read elsewhere (`USER_ROW_COLUMNS` among its columns), in `session`
+    as if loaded there, without reading it again: the session's own copy if it has one."""
+    found: User | None = session.identity_map.get(identity_key(User, row["id"]))
+    if found is not None:
+        return found
+    user = _user_from({key: row[key] for key in _USER_KEYS})
+    make_transient_to_detached(user)
+    session.add(user)
     return user
 
 
