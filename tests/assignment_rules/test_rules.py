@@ -4,8 +4,9 @@ business hours, reopening; and the rules' own endpoints."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from tests.conftest import BACKEND
 from tests.factories import (
     API,
     PATH_FROM_OPEN,
@@ -20,6 +21,7 @@ from tests.factories import (
 from ticketdesk.assignment_rules import autoassign
 from ticketdesk.assignment_rules.models import AssignmentHold
 from ticketdesk.events.models import Event
+from ticketdesk.tickets.models import Ticket
 
 RULES = f"{API}/assignment-rules"
 
@@ -71,6 +73,33 @@ def test_history_row_names_the_rule_and_has_no_actor(client, people, team):
             {"from": None, "to": team["Ana"].id, "note": 'auto-assigned by rule "Billing to Ana"'},
         )
     ]
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="the numbering statement is PostgreSQL's")
+def test_the_assigned_ticket_is_written_once_and_numbered_once(client, people, team):
+    """The assignment made after the ticket's row was written goes with its number: one
+    UPDATE of the row, not one for the assignment and one for the number."""
+    make_rule(client, people["super_admin"], [team["Ana"]])
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    engine = client.app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        ticket = make_ticket(client, people["individual"])
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    updates = [s for s in statements if "UPDATE tickets" in s]
+    assert len(updates) == 1 and updates[0].startswith("WITH counter AS"), updates
+
+    async def _stored(session):
+        row = await session.get(Ticket, ticket["id"])
+        return row.ticket_number, row.status, row.assigned_to_id
+
+    assert in_db(client, _stored) == (ticket["ticket_number"], "in_progress", team["Ana"].id)
+    assert count_rows(client, AssignmentHold) == 0
 
 
 def test_capacity(client, people, team):

@@ -7,11 +7,14 @@ numbers of a day run consecutively. The row stays locked until the commit, so a 
 its ticket with a unique `placeholder()` first and takes the number as its last step.
 """
 
+import functools
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Integer, bindparam, text
+from sqlalchemy import Integer, TextClause, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,10 +49,15 @@ async def next_number(session: AsyncSession, day: date) -> str:
     return format_number(day, value)
 
 
-# The counter, the ticket, the mail queued about it and the auto-assignment hold the ticket's
+# The counter, the ticket (with the changes its creating transaction made to it since it was
+# written: the columns named), the mail queued about it and the auto-assignment hold the ticket's
 # assignment replaces (none: NULL) in one round trip (PostgreSQL).
-_NUMBER_WRITTEN_TICKET = text(
-    """
+@functools.cache
+def _number_written_ticket(columns: tuple[str, ...]) -> TextClause:
+    changes = "".join(f", {name} = :set_{name}" for name in columns)
+    table = TicketNumberCounter.metadata.tables["tickets"]
+    return text(
+        f"""
     WITH counter AS (
         INSERT INTO ticket_number_counters (day, last_value) VALUES (:day, 1)
         ON CONFLICT (day) DO UPDATE SET last_value = ticket_number_counters.last_value + 1
@@ -57,6 +65,7 @@ _NUMBER_WRITTEN_TICKET = text(
     ), numbered AS (
         UPDATE tickets
         SET ticket_number = :prefix || lpad(counter.value, greatest(4, length(counter.value)), '0')
+            {changes}
         FROM counter
         WHERE tickets.id = :ticket_id
         RETURNING tickets.ticket_number
@@ -72,22 +81,35 @@ _NUMBER_WRITTEN_TICKET = text(
     )
     SELECT ticket_number FROM numbered
     """
-).bindparams(bindparam("hold", type_=Integer))
+    ).bindparams(
+        bindparam("hold", type_=Integer),
+        *(bindparam(f"set_{name}", type_=table.c[name].type) for name in columns),
+    )
 
 
 async def number_written_ticket(
-    session: AsyncSession, ticket_id: int, placeholder: str, day: date, *, hold: int | None
+    session: AsyncSession,
+    ticket_id: int,
+    placeholder: str,
+    day: date,
+    *,
+    hold: int | None,
+    changes: Mapping[str, Any] | None = None,
 ) -> str:
     """The day's next number for a ticket already written with `placeholder`, put in place of
     it in the ticket row and in the mail queued about the ticket, and the `hold` its
-    auto-assignment left deleted (PostgreSQL)."""
+    auto-assignment left deleted (PostgreSQL). `changes`: columns of the ticket changed since
+    it was written, written by the same statement (one new version of the row, not two)."""
+    changes = changes or {}
     params = {
         "day": f"{day:%Y%m%d}",
         "prefix": f"{PREFIX}-{day:%Y%m%d}-",
         "ticket_id": ticket_id,
         "placeholder": placeholder,
         "hold": hold,
+        **{f"set_{name}": value for name, value in changes.items()},
     }
-    number = await session.scalar(_NUMBER_WRITTEN_TICKET, params)
+    statement = _number_written_ticket(tuple(sorted(changes)))
+    number = await session.scalar(statement, params)
     assert number is not None, "the ticket is written before it is numbered"
     return str(number)

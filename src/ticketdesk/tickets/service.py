@@ -18,6 +18,7 @@ from sqlalchemy import (
     delete,
     false,
     func,
+    inspect,
     select,
 )
 from sqlalchemy.engine import Row
@@ -133,26 +134,51 @@ async def create_ticket(
         now=now,
     )
     hold = await autoassign.assign_by_rules(session, ticket, now=now, defer_hold=True)
-    # Every row so far is written before the counter row is locked: what remains between taking
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    # The ticket's own changes since it was written (its auto-assignment) go with its number.
+    changes = _unwritten_changes(ticket) if postgresql else {}
+    # Every other row is written before the counter row is locked: what remains between taking
     # the number and the commit is the number itself and the event rows.
     await session.flush()
-    await _take_number(session, ticket, now, hold)
+    await _take_number(session, ticket, now, hold, changes)
     return ticket
 
 
+def _unwritten_changes(ticket: Ticket) -> dict[str, Any]:
+    """The ticket's changed columns, taken out of the ORM's next flush: the statement that
+    numbers the ticket writes them (each UPDATE of a ticket is a new row version and a new
+    entry in every one of its indexes)."""
+    state = inspect(ticket)
+    changes = {}
+    for attribute in state.mapper.column_attrs:
+        added = state.attrs[attribute.key].history.added
+        if added:
+            changes[attribute.columns[0].name] = added[0]
+            set_committed_value(ticket, attribute.key, added[0])
+    for relationship in state.mapper.relationships:
+        added = state.attrs[relationship.key].history.added
+        if added:
+            set_committed_value(ticket, relationship.key, added[0])
+    return changes
+
+
 async def _take_number(
-    session: AsyncSession, ticket: Ticket, now: datetime, hold: int | None
+    session: AsyncSession,
+    ticket: Ticket,
+    now: datetime,
+    hold: int | None,
+    changes: dict[str, Any],
 ) -> None:
     """The day's next number replaces the placeholder wherever this transaction wrote it: the
-    ticket (written already), its pending events and the mail queued about it. `hold`: the
-    auto-assignment hold the ticket's assignment replaces (PostgreSQL), deleted in the same
-    statement."""
+    ticket (written already; `changes`: columns changed since, PostgreSQL), its pending events
+    and the mail queued about it. `hold`: the auto-assignment hold the ticket's assignment
+    replaces (PostgreSQL), deleted in the same statement."""
     placeholder = ticket.ticket_number
     if session.get_bind().dialect.name == "postgresql":
         # One statement: from here to the commit every create waits, one event-loop turn per
         # round trip of the one ahead.
         number = await numbering.number_written_ticket(
-            session, ticket.id, placeholder, now.date(), hold=hold
+            session, ticket.id, placeholder, now.date(), hold=hold, changes=changes
         )
         set_committed_value(ticket, "ticket_number", number)
     else:
