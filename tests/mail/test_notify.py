@@ -93,6 +93,27 @@ def test_staff_who_opted_in_hear_of_new_tickets(
     assert kinds_to(mail_client, people["super_admin"].email) == []
 
 
+def test_an_agent_assigned_by_a_rule_on_creation_gets_it_in_the_new_ticket_thread(
+    mail_client: TestClient, people: People, smtp_sink: SMTPSink
+) -> None:
+    """Both mails go in the creating transaction: the second answers the first."""
+    agent = people["agent"]
+    assert mail_client.patch(
+        f"{API}/users/me/notifications", json={"new_ticket": True}, headers=agent.headers
+    ).is_success
+    rule = {"name": "All to the agent", "strategy": "round_robin", "agent_ids": [agent.id]}
+    assert mail_client.post(
+        f"{API}/assignment-rules", json=rule, headers=people["super_admin"].headers
+    ).is_success
+    ticket = make_ticket(mail_client, people["individual"])
+    assert ticket["assigned_to_id"] == agent.id
+    new, assigned = delivered(mail_client, smtp_sink, agent.email)
+    assert new.message["Subject"].startswith(f"[{ticket['ticket_number']}] New ticket:")
+    assert assigned.message["In-Reply-To"] == new.message["Message-ID"]
+    config = mail_config(mail_client.app.state.settings)  # type: ignore[attr-defined]
+    assert new.message["References"] == signing.thread_root(config, ticket["id"])
+
+
 def test_a_staff_reply_reaches_the_customer_in_the_same_thread(
     mail_client: TestClient, people: People, smtp_sink: SMTPSink
 ) -> None:

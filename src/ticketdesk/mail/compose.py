@@ -46,6 +46,8 @@ _environment = Environment(
     autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
     undefined=StrictUndefined,
     trim_blocks=False,
+    # The templates ship with the package: not looked at on disk again for every mail.
+    auto_reload=False,
 )
 
 

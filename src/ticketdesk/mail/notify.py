@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from ticketdesk import clock, events
 from ticketdesk.auth import policy
@@ -247,6 +249,7 @@ async def _queue(
             references=await _thread(session, config, ticket, user),
             comment_id=mail.comment_id,
         )
+        session.info.setdefault(_MAILED, set()).add((ticket.id, user.email.lower()))
         queued = True
     if queued:
         await schedule_sending(session)
@@ -281,16 +284,42 @@ async def _thread(
 ) -> list[str]:
     """The ticket's root, the customer's own first mail, and the last mail this person got."""
     thread = [signing.thread_root(config, ticket.id)]
+    # A ticket created in this transaction has no earlier mail: nothing to look up, unless
+    # this transaction already queued mail to this person about it.
+    new = _created_here(session, ticket)
     if not policy.is_staff(user):
-        origin = session.info.get(ORIGIN_KEY) or await session.scalar(
-            _FIRST_INBOUND, {"ticket_id": ticket.id}
-        )
+        origin = session.info.get(ORIGIN_KEY)
+        if origin is None and not new:
+            origin = await session.scalar(_FIRST_INBOUND, {"ticket_id": ticket.id})
         if origin:
             thread.append(origin)
-    previous = await outbox.last_message_to(session, ticket.id, user.email)
+    previous = None
+    if not new or _mailed_here(session, ticket.id, user.email):
+        previous = await outbox.last_message_to(session, ticket.id, user.email)
     if previous is not None:
         thread.append(signing.message_id(config, ticket.id, previous))
     return thread
+
+
+def _created_here(session: AsyncSession, ticket: Ticket) -> bool:
+    return any(
+        event.type == "ticket.created" and event.ticket is ticket
+        for event in events.pending(session)
+    )
+
+
+def _mailed_here(session: AsyncSession, ticket_id: int, address: str) -> bool:
+    return (ticket_id, address.lower()) in session.info.get(_MAILED, ())
+
+
+# (ticket id, address) of the mail queued in the session's transaction so far.
+_MAILED = "ticketdesk_mailed"
+
+
+@sa_event.listens_for(Session, "after_commit")
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_mailed(session: Session) -> None:
+    session.info.pop(_MAILED, None)
 
 
 # In every process that records events (servers and workers alike).
