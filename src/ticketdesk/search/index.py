@@ -12,7 +12,7 @@ from ticketdesk.tickets.models import Ticket
 
 NEW_COMMENTS = frozenset({"comment.created", "note.created"})
 # Events after which the ticket's documents are rebuilt from its rows.
-REBUILDS = frozenset({"ticket.created", "comment.updated", "ticket.merged"})
+REBUILDS = frozenset({"comment.updated", "ticket.merged"})
 TEXT_FIELDS = frozenset({"subject", "description"})
 
 
@@ -24,6 +24,13 @@ async def follow(session: AsyncSession, event: events.PendingEvent) -> None:
         comment = await session.get(TicketComment, event.data["comment_id"])
         assert comment is not None
         await comment_added(session, comment)
+    elif event.type == "ticket.created":
+        # A new ticket's document is its own text, read from its row, which is written before
+        # the event is recorded (tickets.service.create_ticket): the creating transaction's
+        # other rows are left to be written together later.
+        if event.ticket in session.new or session.is_modified(event.ticket):
+            await session.flush()
+        await engine_for(session).index_tickets(session, [event.ticket.id])
     elif event.type in REBUILDS or (
         event.type == "ticket.updated" and TEXT_FIELDS & event.data.get("changes", {}).keys()
     ):
