@@ -220,16 +220,12 @@ async def _queue(
 ) -> None:
     now = clock.now()
     actor = event.actor
-    wanted: dict[str, set[int]] = {}
-    for mail in mails:
-        if mail.kind not in wanted:
-            users = [m.user for m in mails if m.kind == mail.kind]
-            wanted[mail.kind] = {u.id for u in await preferences.wanting(session, users, mail.kind)}
+    allowed, suppressed = await preferences.gates(session, [(m.user, m.kind) for m in mails])
     sent_to: set[int] = set()
     queued = False
     for mail in mails:
         user = mail.user
-        if user.id in sent_to or user.id not in wanted[mail.kind]:
+        if user.id in sent_to or (user.id, mail.kind) not in allowed:
             continue
         if actor is not None and user.id == actor.id and mail.kind != "ticket_received":
             continue
@@ -248,6 +244,7 @@ async def _queue(
             auto_submitted=mail.auto_submitted,
             references=await _thread(session, config, ticket, user),
             comment_id=mail.comment_id,
+            suppressed=user.email.lower() in suppressed,
         )
         session.info.setdefault(_MAILED, set()).add((ticket.id, user.email.lower()))
         queued = True
@@ -295,6 +292,7 @@ async def _thread(
             thread.append(origin)
     previous = None
     if not new or _mailed_here(session, ticket.id, user.email):
+        await session.flush()  # the rows this transaction queued count too
         previous = await outbox.last_message_to(session, ticket.id, user.email)
     if previous is not None:
         thread.append(signing.message_id(config, ticket.id, previous))

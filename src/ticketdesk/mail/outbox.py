@@ -31,8 +31,10 @@ async def queue_mail(
     auto_submitted: str | None = "auto-generated",
     references: list[str] | None = None,
     comment_id: int | None = None,
+    suppressed: bool | None = None,
 ) -> OutboundEmail:
-    """One outbox row, rendered now; `suppressed` at once for an address that bounced."""
+    """One outbox row, rendered now; `suppressed` at once for an address that bounced (looked
+    up unless the caller already knows)."""
     rendered = compose.render(kind, context)
     headers: dict[str, str] = {}
     if ticket_id is not None:
@@ -44,7 +46,8 @@ async def queue_mail(
     if auto_submitted is not None:
         headers["Auto-Submitted"] = auto_submitted
         headers.update(NO_AUTO_RESPONSE)
-    suppressed = await is_suppressed(session, to_addr)
+    if suppressed is None:
+        suppressed = await is_suppressed(session, to_addr)
     row = OutboundEmail(
         ticket_id=ticket_id,
         recipient_id=recipient_id,

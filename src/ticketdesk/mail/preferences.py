@@ -2,13 +2,13 @@
 
 from collections.abc import Iterable
 
-from sqlalchemy import Boolean, bindparam, func, select
+from sqlalchemy import Boolean, bindparam, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketdesk.auth import policy
 from ticketdesk.auth.models import STAFF_ROLES, User
 from ticketdesk.errors import Invalid
-from ticketdesk.mail.models import NotificationPreference
+from ticketdesk.mail.models import MailSuppression, NotificationPreference
 
 CUSTOMER_DEFAULTS = {"ticket_received": True, "staff_reply": True, "status_changed": True}
 # New-ticket mail is opt-in for all staff: a busy desk would drown in it.
@@ -73,10 +73,6 @@ _STAFF_WANTING = (
     )
     .order_by(User.id)
 )
-_CHOICES = select(NotificationPreference.user_id, NotificationPreference.enabled).where(
-    NotificationPreference.kind == bindparam("kind"),
-    NotificationPreference.user_id.in_(bindparam("user_ids", expanding=True)),
-)
 
 
 async def staff_wanting(session: AsyncSession, kind: str) -> list[User]:
@@ -87,11 +83,50 @@ async def staff_wanting(session: AsyncSession, kind: str) -> list[User]:
     return list(await session.scalars(_STAFF_WANTING, params))
 
 
-async def wanting(session: AsyncSession, users: Iterable[User], kind: str) -> list[User]:
-    """The users among `users` whose preference allows mail of this kind."""
-    users = [u for u in users if u.is_active]
-    if not users:
-        return []
-    params = {"kind": kind, "user_ids": [u.id for u in users]}
-    chosen = {user_id: enabled for user_id, enabled in await session.execute(_CHOICES, params)}
-    return [u for u in users if chosen.get(u.id, defaults(u).get(kind, False))]
+# The choices of some users for some kinds, and which of some addresses are suppressed, in one
+# statement: every mail a change writes asks both.
+_GATES = (
+    select(
+        NotificationPreference.user_id,
+        NotificationPreference.kind,
+        NotificationPreference.enabled,
+        null().label("email"),
+    )
+    .where(
+        NotificationPreference.user_id.in_(bindparam("user_ids", expanding=True)),
+        NotificationPreference.kind.in_(bindparam("kinds", expanding=True)),
+    )
+    .union_all(
+        select(null(), null(), null(), MailSuppression.email).where(
+            MailSuppression.email.in_(bindparam("addresses", expanding=True))
+        )
+    )
+)
+
+
+async def gates(
+    session: AsyncSession, wanted: Iterable[tuple[User, str]]
+) -> tuple[set[tuple[int, str]], set[str]]:
+    """For (user, kind) pairs: those whose choice (or default) allows that kind of mail, and
+    the lower-cased addresses among the users' that are suppressed (outbox.is_suppressed)."""
+    wanted = [(user, kind) for user, kind in wanted if user.is_active]
+    if not wanted:
+        return set(), set()
+    params = {
+        "user_ids": sorted({user.id for user, _ in wanted}),
+        "kinds": sorted({kind for _, kind in wanted}),
+        "addresses": sorted({user.email.lower() for user, _ in wanted}),
+    }
+    chosen: dict[tuple[int, str], bool] = {}
+    suppressed: set[str] = set()
+    for user_id, kind, enabled, email in await session.execute(_GATES, params):
+        if email is not None:
+            suppressed.add(email)
+        else:
+            chosen[(user_id, kind)] = enabled
+    allowed = {
+        (user.id, kind)
+        for user, kind in wanted
+        if chosen.get((user.id, kind), defaults(user).get(kind, False))
+    }
+    return allowed, suppressed
