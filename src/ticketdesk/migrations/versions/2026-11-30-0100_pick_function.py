@@ -29,57 +29,68 @@ CREATE FUNCTION ticketdesk_pick_agent(
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     rule assignment_rules%ROWTYPE;
+    cap integer;
+    counted boolean;
+    candidate integer;
+    load bigint;
     chosen integer;
+    chosen_load bigint;
     hold integer;
 BEGIN
     SELECT * INTO rule FROM assignment_rules AS r WHERE r.id = p_rule FOR UPDATE;
     IF NOT FOUND OR NOT rule.is_active THEN
         RETURN;
     END IF;
-    WITH members AS (
-        SELECT m.agent::integer AS agent, m.pos::integer AS pos
-        FROM json_array_elements_text(rule.agent_ids) WITH ORDINALITY AS m(agent, pos)
-    ),
-    turn AS (
-        -- The position after the last agent picked comes first (none: the list's order).
-        SELECT coalesce(
-            (SELECT members.pos FROM members WHERE members.agent = rule.last_agent_id), 0
-        ) AS last, (SELECT count(*) FROM members)::integer AS n
-    ),
-    qualifying AS (
-        SELECT members.agent, (members.pos - turn.last - 1 + turn.n) % turn.n AS turn_order
+    cap := rule.max_open_per_agent;
+    -- Loads matter with a capacity or to pick the least loaded; round robin stops at the
+    -- first agent in turn below the capacity, so only the agents before it are counted.
+    counted := cap IS NOT NULL OR rule.strategy = 'least_loaded';
+    FOR candidate IN
+        WITH members AS (
+            SELECT m.agent::integer AS agent, m.pos::integer AS pos
+            FROM json_array_elements_text(rule.agent_ids) WITH ORDINALITY AS m(agent, pos)
+        ),
+        turn AS (
+            -- The position after the last agent picked comes first (none: the list's order).
+            SELECT coalesce(
+                (SELECT members.pos FROM members WHERE members.agent = rule.last_agent_id), 0
+            ) AS last, (SELECT count(*) FROM members)::integer AS n
+        )
+        SELECT members.agent
         FROM members
         CROSS JOIN turn
         JOIN users AS u ON u.id = members.agent
         WHERE u.is_active AND u.role IN ('agent', 'super_admin')
           AND (u.available OR NOT rule.only_available)
-    ),
-    loads AS (
-        -- Open work counted up to the capacity (exact below it), plus live holds; only when
-        -- the rule has a capacity or picks the least loaded.
-        SELECT q.agent, q.turn_order,
-            CASE WHEN rule.max_open_per_agent IS NULL AND rule.strategy <> 'least_loaded'
-            THEN 0
-            ELSE (
-                SELECT count(*) FROM (
-                    SELECT 1 FROM tickets AS t
-                    WHERE t.assigned_to_id = q.agent
-                      AND t.status NOT IN ('resolved', 'closed')
-                    LIMIT coalesce(rule.max_open_per_agent, 2147483647)
-                ) AS open_work
-            ) + (
-                SELECT count(*) FROM assignment_holds AS h
-                WHERE h.agent_id = q.agent AND h.expires_at > p_now
-            )
-            END AS open
-        FROM qualifying AS q
-    )
-    SELECT loads.agent INTO chosen
-    FROM loads
-    WHERE rule.max_open_per_agent IS NULL OR loads.open < rule.max_open_per_agent
-    ORDER BY CASE WHEN rule.strategy = 'least_loaded' THEN loads.open ELSE 0 END,
-        loads.turn_order
-    LIMIT 1;
+        ORDER BY (members.pos - turn.last - 1 + turn.n) % turn.n
+    LOOP
+        IF NOT counted THEN
+            chosen := candidate;
+            EXIT;
+        END IF;
+        -- Open work counted up to the capacity (exact below it), plus live holds. Each
+        -- statement here sees what was committed before it began: every earlier pick's hold.
+        SELECT (
+            SELECT count(*) FROM (
+                SELECT 1 FROM tickets AS t
+                WHERE t.assigned_to_id = candidate AND t.status NOT IN ('resolved', 'closed')
+                LIMIT coalesce(cap, 2147483647)
+            ) AS open_work
+        ) + (
+            SELECT count(*) FROM assignment_holds AS h
+            WHERE h.agent_id = candidate AND h.expires_at > p_now
+        ) INTO load;
+        CONTINUE WHEN cap IS NOT NULL AND load >= cap;
+        IF rule.strategy <> 'least_loaded' THEN
+            chosen := candidate;
+            EXIT;
+        END IF;
+        -- Least loaded: ties go by turn, so only a smaller load replaces the one found.
+        IF chosen IS NULL OR load < chosen_load THEN
+            chosen := candidate;
+            chosen_load := load;
+        END IF;
+    END LOOP;
     IF chosen IS NULL THEN
         RETURN;
     END IF;
