@@ -193,8 +193,8 @@ async def _pick(
     connection: AsyncConnection, rule_id: int, *, now: datetime
 ) -> tuple[int, str] | None:
     """Under the rule's row lock: (the agent whose turn it is among those who qualify, the
-    rule's name); the caller records the turn. Plain statements on the connection: this runs
-    on every create that a rule matches."""
+    rule's name); the caller records the turn. SQLite's pick (PostgreSQL's is the function
+    `ticketdesk_pick_agent`, the same rule); plain statements on the connection."""
     rule = (await connection.execute(LOCKED_RULE, {"rule_id": rule_id})).first()
     if rule is None or not rule.is_active:
         return None
