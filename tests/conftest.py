@@ -61,6 +61,8 @@ DATA_TABLES = (
     "ticket_tags",
     "ticket_search",
     "tickets",
+    "agent_loads",
+    "assignment_holds",
     "ticket_number_counters",
     "settings_audit",
     "throttle_hits",

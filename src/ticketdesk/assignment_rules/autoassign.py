@@ -24,14 +24,18 @@ from sqlalchemy import (
     delete,
     func,
     select,
-    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from ticketdesk import db
 from ticketdesk.assignment_rules import choosing
-from ticketdesk.assignment_rules.models import AssignmentHold, AssignmentRule, Strategy
+from ticketdesk.assignment_rules.models import (
+    AgentLoad,
+    AssignmentHold,
+    AssignmentRule,
+    Strategy,
+)
 from ticketdesk.auth import service as users
 from ticketdesk.auth.models import STAFF_ROLES, User
 from ticketdesk.db import UTCDateTime
@@ -40,7 +44,7 @@ from ticketdesk.sla import service as sla
 # A module import, not its names: tickets.assignment imports tickets.service, which imports
 # this module, so its names do not exist yet while this one loads.
 from ticketdesk.tickets import assignment
-from ticketdesk.tickets.models import OPEN_WORK_SQL, Ticket
+from ticketdesk.tickets.models import Ticket
 
 RULE_COLUMNS = AssignmentRule.__table__.c
 # Every statement of the pick is built once, its values bound: building and keying a statement
@@ -79,8 +83,6 @@ PICK = select(
     _PICKED.c.picked_hold_id.label("hold_id"),
     *users.USER_ROW_COLUMNS,
 ).join_from(_PICKED, User, User.id == _PICKED.c.picked_agent_id)
-# A rule without a capacity counts every open ticket (no agent carries this many).
-UNCAPPED = 2**31 - 1
 
 
 def _qualifying(only_available: bool) -> Select[Any]:
@@ -95,15 +97,13 @@ def _qualifying(only_available: bool) -> Select[Any]:
 
 
 def _loads(only_available: bool) -> Select[Any]:
-    """Each qualifying agent with the tickets they still work on, counted up to `cap` (exact
-    below it, which is all a capacity check needs) from the partial index on open
-    assignments, plus their live holds (expiring after `now`)."""
+    """Each qualifying agent with the tickets they still work on (kept in `agent_loads` by the
+    database) plus their live holds (expiring after `now`)."""
     working = (
-        select(Ticket.id)
-        .where(Ticket.assigned_to_id == User.id, text(f"tickets.{OPEN_WORK_SQL}"))
+        select(AgentLoad.open_tickets)
+        .where(AgentLoad.agent_id == User.id)
         .correlate(User)
-        .limit(bindparam("cap"))
-        .subquery("open_work")
+        .scalar_subquery()
     )
     held = (
         select(func.count())
@@ -111,9 +111,8 @@ def _loads(only_available: bool) -> Select[Any]:
         .where(AssignmentHold.agent_id == User.id, AssignmentHold.expires_at > bindparam("now"))
         .scalar_subquery()
     )
-    counted = select(func.count()).select_from(working).scalar_subquery()
     qualifying = _qualifying(only_available)
-    return qualifying.add_columns((counted + held).label("open"))
+    return qualifying.add_columns((func.coalesce(working, 0) + held).label("open"))
 
 
 QUALIFYING = {flag: _qualifying(flag) for flag in (False, True)}
@@ -201,7 +200,7 @@ async def _pick(
     params: dict[str, Any] = {"agent_ids": rule.agent_ids}
     cap = rule.max_open_per_agent
     if cap is not None or rule.strategy == Strategy.LEAST_LOADED:
-        params |= {"cap": UNCAPPED if cap is None else cap, "now": now}
+        params["now"] = now
         rows = await connection.execute(LOADS[rule.only_available], params)
         counts = {agent_id: count for agent_id, count in rows}
         if cap is not None:

@@ -2,7 +2,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ticketdesk.auth.models import enum_column
@@ -50,3 +50,18 @@ class AssignmentHold(Base):
     agent_id: Mapped[int] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class AgentLoad(Base):
+    """How many tickets an agent still works on (assigned, not resolved or closed): what
+    auto-assignment weighs against capacity and least-loaded choice, read in one row instead of
+    counted. Kept by database triggers on `tickets` (migration `features_0011`), in the same
+    transaction as every change of a ticket's assignee or status, however it is written; an
+    agent never assigned has no row (a load of 0)."""
+
+    __tablename__ = "agent_loads"
+
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    open_tickets: Mapped[int] = mapped_column(Integer)

@@ -45,8 +45,8 @@ class Category(StrEnum):
     OTHER = "other"
 
 
-# Tickets an assignee still works on (what auto-assignment counts against capacity). Written as
-# literal SQL so that the partial index below matches the counting query's condition exactly.
+# Tickets an assignee still works on: what auto-assignment weighs against capacity, kept per
+# agent in `agent_loads` by the triggers of migration features_0011 (which spell it the same).
 OPEN_WORK_SQL = "status NOT IN ('resolved', 'closed')"
 # Tickets still being worked on. The predicate is spelled the way PostgreSQL writes a literal
 # `status IN (...)` of a query, so that the planner can prove a query's filter implies it.
@@ -73,12 +73,6 @@ class Ticket(Base):
         Index("ix_tickets_category_created_at", "category", "created_at", "id"),
         Index("ix_tickets_resolution_due_at_id", "resolution_due_at", "id"),
         Index("ix_tickets_first_response_due_at_id", "first_response_due_at", "id"),
-        Index(
-            "ix_tickets_assigned_to_id_open",
-            "assigned_to_id",
-            postgresql_where=text(OPEN_WORK_SQL),
-            sqlite_where=text(OPEN_WORK_SQL),
-        ),
         # Containment (`custom_fields @> '{"plan": "pro"}'`) for every field at once: adding a
         # field needs no new index. PostgreSQL only; SQLite filters by json_extract.
         Index(
