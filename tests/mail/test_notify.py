@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from tests.factories import (
@@ -112,6 +113,37 @@ def test_an_agent_assigned_by_a_rule_on_creation_gets_it_in_the_new_ticket_threa
     assert assigned.message["In-Reply-To"] == new.message["Message-ID"]
     config = mail_config(mail_client.app.state.settings)  # type: ignore[attr-defined]
     assert new.message["References"] == signing.thread_root(config, ticket["id"])
+
+
+def test_a_new_ticket_and_its_assignment_read_the_recipients_choices_once(
+    mail_client: TestClient, people: People, smtp_sink: SMTPSink
+) -> None:
+    """The customer's acknowledgement and the assignee's mail are one change: one read of
+    preferences and suppressions for both, and each mail still goes out."""
+    agent, customer = people["agent"], people["individual"]
+    rule = {"name": "All to the agent", "strategy": "round_robin", "agent_ids": [agent.id]}
+    assert mail_client.post(
+        f"{API}/assignment-rules", json=rule, headers=people["super_admin"].headers
+    ).is_success
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    engine = mail_client.app.state.engine.sync_engine  # type: ignore[attr-defined]
+    sa_event.listen(engine, "before_cursor_execute", seen)
+    try:
+        ticket = make_ticket(mail_client, customer)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", seen)
+    assert ticket["assigned_to_id"] == agent.id
+    # (Staff who want new-ticket mail are found by another statement, which reads them too.)
+    gates = [s for s in statements if "FROM mail_suppressions" in s]
+    assert len(gates) == 1, gates
+    assert kinds_to(mail_client, customer.email) == ["ticket_received"]
+    assert kinds_to(mail_client, agent.email) == ["ticket_assigned"]
+    [assigned] = delivered(mail_client, smtp_sink, agent.email)
+    assert assigned.message["Subject"].startswith(f"[{ticket['ticket_number']}]")
 
 
 def test_a_staff_reply_reaches_the_customer_in_the_same_thread(

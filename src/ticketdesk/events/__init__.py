@@ -1,5 +1,13 @@
 """The event log: every change of a ticket, appended in the change's own transaction."""
 
-from ticketdesk.events.service import PendingEvent, pending, record, subscribe
+from ticketdesk.events.service import (
+    PendingEvent,
+    on_settle,
+    pending,
+    put_off,
+    record,
+    subscribe,
+    together,
+)
 
-__all__ = ["PendingEvent", "pending", "record", "subscribe"]
+__all__ = ["PendingEvent", "on_settle", "pending", "put_off", "record", "subscribe", "together"]

@@ -13,7 +13,8 @@ only grow. Readers delay writers only for the length of one short read.
 
 import enum
 import os
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -60,7 +61,10 @@ class PendingEvent:
 
 
 Subscriber = Callable[[AsyncSession, PendingEvent], Awaitable[None]]
+Settler = Callable[[AsyncSession], Awaitable[None]]
 _subscribers: list[Subscriber] = []
+_settlers: list[Settler] = []
+TOGETHER = "ticketdesk_events_together"
 
 
 def subscribe(subscriber: Subscriber) -> Subscriber:
@@ -68,6 +72,39 @@ def subscribe(subscriber: Subscriber) -> Subscriber:
     if subscriber not in _subscribers:
         _subscribers.append(subscriber)
     return subscriber
+
+
+def on_settle(settler: Settler) -> Settler:
+    """Run `settler(session)` at the end of every `together` block: a subscriber that put off
+    part of its work (see `together`) does it there, once for all the block's events."""
+    if settler not in _settlers:
+        _settlers.append(settler)
+    return settler
+
+
+@asynccontextmanager
+async def together(session: AsyncSession) -> AsyncIterator[None]:
+    """The events recorded inside are one change: subscribers still see each as it is
+    recorded, and may put off what they would do for each (`put_off`) until the block ends,
+    to do it once for all of them (mail reads the recipients' choices in one statement for a
+    new ticket and its auto-assignment). A block that raises settles nothing: its
+    transaction is rolled back. Blocks do not nest: an inner block is part of the outer."""
+    info = session.sync_session.info
+    if info.get(TOGETHER):
+        yield
+        return
+    info[TOGETHER] = True
+    try:
+        yield
+    finally:
+        info.pop(TOGETHER, None)
+    for settler in _settlers:
+        await settler(session)
+
+
+def put_off(session: AsyncSession) -> bool:
+    """Whether the session is inside a `together` block."""
+    return bool(session.sync_session.info.get(TOGETHER))
 
 
 async def record(

@@ -78,8 +78,34 @@ async def on_event(session: AsyncSession, event: Event) -> None:
     if ticket is None or rule is None:
         return
     mails = await rule(session, event, ticket)
-    if mails:
-        await _queue(session, mail_settings.active(), event, ticket, mails)
+    if not mails:
+        return
+    config = mail_settings.active()
+    # What the mail says is what the ticket was at the event, even when it is queued later.
+    contexts = [_context(config, ticket, mail.user, event.actor) | mail.extra for mail in mails]
+    change = _Change(event, ticket, mails, contexts)
+    if events.put_off(session):
+        session.info.setdefault(_PUT_OFF, []).append(change)
+        return
+    await _queue(session, config, [change])
+
+
+@events.on_settle
+async def _queue_put_off(session: AsyncSession) -> None:
+    """The mail of a change's events, with one read of the recipients' choices."""
+    changes = session.info.pop(_PUT_OFF, None)
+    if changes:
+        await _queue(session, mail_settings.active(), changes)
+
+
+@dataclass
+class _Change:
+    """An event's mail, decided and worded, not yet queued."""
+
+    event: Event
+    ticket: Ticket
+    mails: list[Mail]
+    contexts: list[dict[str, Any]]
 
 
 async def _user(session: AsyncSession, user_id: int | None) -> User | None:
@@ -215,39 +241,38 @@ RULES: dict[str, Rule] = {
 }
 
 
-async def _queue(
-    session: AsyncSession, config: MailConfig, event: Event, ticket: Ticket, mails: list[Mail]
-) -> None:
+async def _queue(session: AsyncSession, config: MailConfig, changes: list[_Change]) -> None:
     now = clock.now()
-    actor = event.actor
-    allowed, suppressed = await preferences.gates(session, [(m.user, m.kind) for m in mails])
-    sent_to: set[int] = set()
+    wanted = [(mail.user, mail.kind) for change in changes for mail in change.mails]
+    allowed, suppressed = await preferences.gates(session, wanted)
     queued = False
-    for mail in mails:
-        user = mail.user
-        if user.id in sent_to or (user.id, mail.kind) not in allowed:
-            continue
-        if actor is not None and user.id == actor.id and mail.kind != "ticket_received":
-            continue
-        sent_to.add(user.id)
-        context = _context(config, ticket, user, actor) | mail.extra
-        await outbox.queue_mail(
-            session,
-            config,
-            kind=mail.kind,
-            to_addr=user.email,
-            to_name=user.full_name,
-            context=context,
-            now=now,
-            recipient_id=user.id,
-            ticket_id=ticket.id,
-            auto_submitted=mail.auto_submitted,
-            references=await _thread(session, config, ticket, user),
-            comment_id=mail.comment_id,
-            suppressed=user.email.lower() in suppressed,
-        )
-        session.info.setdefault(_MAILED, set()).add((ticket.id, user.email.lower()))
-        queued = True
+    for change in changes:
+        ticket, actor = change.ticket, change.event.actor
+        sent_to: set[int] = set()
+        for mail, context in zip(change.mails, change.contexts, strict=True):
+            user = mail.user
+            if user.id in sent_to or (user.id, mail.kind) not in allowed:
+                continue
+            if actor is not None and user.id == actor.id and mail.kind != "ticket_received":
+                continue
+            sent_to.add(user.id)
+            await outbox.queue_mail(
+                session,
+                config,
+                kind=mail.kind,
+                to_addr=user.email,
+                to_name=user.full_name,
+                context=context,
+                now=now,
+                recipient_id=user.id,
+                ticket_id=ticket.id,
+                auto_submitted=mail.auto_submitted,
+                references=await _thread(session, config, ticket, user),
+                comment_id=mail.comment_id,
+                suppressed=user.email.lower() in suppressed,
+            )
+            session.info.setdefault(_MAILED, set()).add((ticket.id, user.email.lower()))
+            queued = True
     if queued:
         await schedule_sending(session)
 
@@ -312,12 +337,15 @@ def _mailed_here(session: AsyncSession, ticket_id: int, address: str) -> bool:
 
 # (ticket id, address) of the mail queued in the session's transaction so far.
 _MAILED = "ticketdesk_mailed"
+# The changes whose mail waits for the end of an `events.together` block.
+_PUT_OFF = "ticketdesk_mail_put_off"
 
 
 @sa_event.listens_for(Session, "after_commit")
 @sa_event.listens_for(Session, "after_rollback")
 def _forget_mailed(session: Session) -> None:
     session.info.pop(_MAILED, None)
+    session.info.pop(_PUT_OFF, None)
 
 
 # In every process that records events (servers and workers alike).

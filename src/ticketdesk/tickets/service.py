@@ -117,23 +117,25 @@ async def create_ticket(
     await session.flush()
     _add_tag_rows(session, ticket, data.tags)
     add_activity(session, ticket, actor, "created", now=now)
-    await events.record(
-        session,
-        "ticket.created",
-        ticket=ticket,
-        actor=actor,
-        data={
-            "ticket_number": ticket.ticket_number,
-            "subject": ticket.subject,
-            "status": ticket.status,
-            "priority": ticket.priority,
-            "category": ticket.category,
-            "user_id": ticket.user_id,
-            "custom_fields": ticket.custom_fields,
-        },
-        now=now,
-    )
-    hold = await autoassign.assign_by_rules(session, ticket, now=now, defer_hold=True)
+    # The new ticket and its auto-assignment are one change for the event log's subscribers.
+    async with events.together(session):
+        await events.record(
+            session,
+            "ticket.created",
+            ticket=ticket,
+            actor=actor,
+            data={
+                "ticket_number": ticket.ticket_number,
+                "subject": ticket.subject,
+                "status": ticket.status,
+                "priority": ticket.priority,
+                "category": ticket.category,
+                "user_id": ticket.user_id,
+                "custom_fields": ticket.custom_fields,
+            },
+            now=now,
+        )
+        hold = await autoassign.assign_by_rules(session, ticket, now=now, defer_hold=True)
     postgresql = session.get_bind().dialect.name == "postgresql"
     # The ticket's own changes since it was written (its auto-assignment) go with its number.
     changes = _unwritten_changes(ticket) if postgresql else {}
