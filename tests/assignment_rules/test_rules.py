@@ -78,7 +78,8 @@ def test_history_row_names_the_rule_and_has_no_actor(client, people, team):
 @pytest.mark.skipif(BACKEND != "postgresql", reason="the numbering statement is PostgreSQL's")
 def test_the_assigned_ticket_is_written_once_and_numbered_once(client, people, team):
     """The assignment made after the ticket's row was written goes with its number: one
-    UPDATE of the row, not one for the assignment and one for the number."""
+    UPDATE of the row, not one for the assignment and one for the number, and the statement
+    writes the assignment's history row too."""
     make_rule(client, people["super_admin"], [team["Ana"]])
     statements = []
 
@@ -93,6 +94,9 @@ def test_the_assigned_ticket_is_written_once_and_numbered_once(client, people, t
         event.remove(engine, "before_cursor_execute", seen)
     updates = [s for s in statements if "UPDATE tickets" in s]
     assert len(updates) == 1 and updates[0].startswith("WITH counter AS"), updates
+    # Its history row goes in the same statement.
+    assert "INSERT INTO ticket_status_history" in updates[0]
+    assert [s for s in statements if "ticket_status_history" in s] == updates
 
     async def _stored(session):
         row = await session.get(Ticket, ticket["id"])
@@ -100,6 +104,11 @@ def test_the_assigned_ticket_is_written_once_and_numbered_once(client, people, t
 
     assert in_db(client, _stored) == (ticket["ticket_number"], "in_progress", team["Ana"].id)
     assert count_rows(client, AssignmentHold) == 0
+    history = client.get(f"{API}/tickets/{ticket['id']}/history", headers=team["Ana"].headers)
+    (row,) = history.json()
+    assert (row["from_status"], row["to_status"]) == ("open", "in_progress")
+    assert (row["from_assigned_to_id"], row["to_assigned_to_id"]) == (None, team["Ana"].id)
+    assert row["change_note"] == 'auto-assigned by rule "Billing"'
 
 
 def test_capacity(client, people, team):

@@ -10,7 +10,7 @@ its ticket with a unique `placeholder()` first and takes the number as its last 
 import functools
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -50,12 +50,21 @@ async def next_number(session: AsyncSession, day: date) -> str:
 
 
 # The counter, the ticket (with the changes its creating transaction made to it since it was
-# written: the columns named), the mail queued about it and the auto-assignment hold the ticket's
-# assignment replaces (none: NULL) in one round trip (PostgreSQL).
+# written: the columns named), its history rows written since (as many as `history`), the mail
+# queued about it and the auto-assignment hold the ticket's assignment replaces (none: NULL) in
+# one round trip (PostgreSQL).
 @functools.cache
-def _number_written_ticket(columns: tuple[str, ...]) -> TextClause:
+def _number_written_ticket(columns: tuple[str, ...], history: int) -> TextClause:
     changes = "".join(f", {name} = :set_{name}" for name in columns)
     table = TicketNumberCounter.metadata.tables["tickets"]
+    trail = TicketNumberCounter.metadata.tables["ticket_status_history"]
+    trail_columns = [column for column in trail.c if column.name != "id"]
+    names = ", ".join(column.name for column in trail_columns)
+    rows = ", ".join(
+        "(" + ", ".join(f":h{n}_{column.name}" for column in trail_columns) + ")"
+        for n in range(history)
+    )
+    written = f", history AS (INSERT INTO ticket_status_history ({names}) VALUES {rows})"
     return text(
         f"""
     WITH counter AS (
@@ -78,12 +87,17 @@ def _number_written_ticket(columns: tuple[str, ...]) -> TextClause:
         WHERE mail_outbox.ticket_id = :ticket_id
     ), released AS (
         DELETE FROM assignment_holds WHERE id = :hold
-    )
+    ){written if history else ""}
     SELECT ticket_number FROM numbered
     """
     ).bindparams(
         bindparam("hold", type_=Integer),
         *(bindparam(f"set_{name}", type_=table.c[name].type) for name in columns),
+        *(
+            bindparam(f"h{n}_{column.name}", type_=column.type)
+            for n in range(history)
+            for column in trail_columns
+        ),
     )
 
 
@@ -95,11 +109,13 @@ async def number_written_ticket(
     *,
     hold: int | None,
     changes: Mapping[str, Any] | None = None,
+    history: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """The day's next number for a ticket already written with `placeholder`, put in place of
     it in the ticket row and in the mail queued about the ticket, and the `hold` its
     auto-assignment left deleted (PostgreSQL). `changes`: columns of the ticket changed since
-    it was written, written by the same statement (one new version of the row, not two)."""
+    it was written, written by the same statement (one new version of the row, not two);
+    `history`: its history rows not written yet (column values), written by it too."""
     changes = changes or {}
     params = {
         "day": f"{day:%Y%m%d}",
@@ -108,8 +124,9 @@ async def number_written_ticket(
         "placeholder": placeholder,
         "hold": hold,
         **{f"set_{name}": value for name, value in changes.items()},
+        **{f"h{n}_{name}": value for n, row in enumerate(history) for name, value in row.items()},
     }
-    statement = _number_written_ticket(tuple(sorted(changes)))
+    statement = _number_written_ticket(tuple(sorted(changes)), len(history))
     number = await session.scalar(statement, params)
     assert number is not None, "the ticket is written before it is numbered"
     return str(number)
